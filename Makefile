@@ -1,0 +1,47 @@
+# Foley-VAE. The README's quick start is `make studio` and `make test`; both create .venv from nothing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-8)
+# torch is pinned in the same pip command as everything else so pip never pulls a CUDA build.
+PIP_INSTALL := $(PIP) install --disable-pip-version-check -q "torch==2.13.0"
+PORT ?= 8000
+
+.PHONY: studio test test-all sysdeps venv lint typecheck bench data soak bundled-model clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP_INSTALL) -e ".[all]"
+	@rm -f $(VENV)/.installed-*; touch $(STAMP)
+
+venv: $(STAMP)
+
+# System packages (Debian/Ubuntu). Installed only when running as root; otherwise printed.
+SYSDEPS := libsndfile1 libportaudio2 jackd2 chromium espeak-ng sox ffmpeg cmake g++
+sysdeps:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		missing=$$(for p in $(SYSDEPS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+		if [ -n "$$missing" ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi; \
+	else echo "optional system packages (install as root): $(SYSDEPS)"; fi
+
+studio: $(STAMP)
+	$(VENV)/bin/foleyvae studio --port $(PORT)
+
+test: sysdeps $(STAMP)
+	FOLEYVAE_REQUIRE_ALL=$${FOLEYVAE_REQUIRE_ALL:-0} $(PY) -m pytest -q -x --durations=15
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/mypy
+
+bench: $(STAMP)
+	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
+
+data: $(STAMP)
+	$(VENV)/bin/foleyvae data fetch minetest -o data/raw/minetest
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,178 @@
+"""Audio file I/O: load, resample, mix down and save. The only module that imports soundfile and soxr.
+
+Arrays here are numpy ``float32`` of shape ``[C, T]`` (channels first, like the model tensors).
+Every failure raises :class:`AudioError` with a one-line message naming the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from foleyvae.errors import FoleyError
+from foleyvae.utils.atomic import atomic_path
+
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "AudioError",
+    "AudioInfo",
+    "info",
+    "load",
+    "resample",
+    "save",
+    "to_channels",
+]
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff", ".aifc")
+_SAVE_FORMATS = {".wav": ("WAV", "FLOAT"), ".flac": ("FLAC", "PCM_24")}
+MAX_SAMPLE_RATE = 768000
+MAX_CHANNELS = 64
+
+
+class AudioError(FoleyError, ValueError):
+    """An audio file cannot be read or written; the message names the file."""
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    sample_rate: int
+    channels: int
+    frames: int
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.sample_rate
+
+
+def _sf():  # type: ignore[no-untyped-def]
+    import soundfile
+
+    return soundfile
+
+
+def info(path: str | Path) -> AudioInfo:
+    """Header information without decoding the samples."""
+    p = Path(path)
+    _check_readable(p)
+    try:
+        i = _sf().info(str(p))
+    except Exception as e:
+        raise AudioError(f"{p}: not a readable audio file ({_short(e)})") from None
+    return AudioInfo(int(i.samplerate), int(i.channels), int(i.frames))
+
+
+def _short(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0] if text else type(e).__name__
+
+
+def _check_readable(p: Path) -> None:
+    if not p.exists():
+        raise AudioError(f"{p}: file not found")
+    if p.is_dir():
+        raise AudioError(f"{p}: is a folder, not an audio file")
+    if p.suffix.lower() not in AUDIO_EXTENSIONS:
+        raise AudioError(
+            f"{p}: unsupported format {p.suffix or '(no extension)'!r}; supported: {', '.join(AUDIO_EXTENSIONS)}"
+        )
+    if p.stat().st_size == 0:
+        raise AudioError(f"{p}: empty file (0 bytes)")
+
+
+def load(path: str | Path, sample_rate: int | None = None, channels: int | None = None) -> tuple[np.ndarray, int]:
+    """Decode an audio file.
+
+    Args:
+        path: wav/flac/ogg/mp3/aiff file.
+        sample_rate: resample to this rate (soxr, high quality) if given.
+        channels: 1 mixes down to mono, 2 duplicates mono / keeps stereo; None keeps the file's channels.
+    Returns:
+        (audio ``[C, T]`` float32 in [-1, 1]-ish, sample_rate).
+    Raises:
+        AudioError: missing, empty, corrupt, unsupported, zero-length or non-finite audio.
+    """
+    p = Path(path)
+    _check_readable(p)
+    try:
+        data, sr = _sf().read(str(p), dtype="float32", always_2d=True)
+    except Exception as e:
+        raise AudioError(f"{p}: cannot decode audio ({_short(e)})") from None
+    if sr <= 0 or sr > MAX_SAMPLE_RATE:
+        raise AudioError(f"{p}: absurd sample rate {sr} Hz")
+    if data.shape[1] < 1 or data.shape[1] > MAX_CHANNELS:
+        raise AudioError(f"{p}: unsupported channel count {data.shape[1]}")
+    if data.shape[0] == 0:
+        raise AudioError(f"{p}: contains no samples (zero length)")
+    if not np.isfinite(data).all():
+        bad = int((~np.isfinite(data)).sum())
+        raise AudioError(f"{p}: contains {bad} NaN/inf samples")
+    audio = np.ascontiguousarray(data.T)
+    if channels is not None:
+        audio = to_channels(audio, channels)
+    if sample_rate is not None and sample_rate != sr:
+        audio = resample(audio, int(sr), sample_rate)
+        sr = sample_rate
+    return audio, int(sr)
+
+
+def to_channels(audio: np.ndarray, channels: int) -> np.ndarray:
+    """``[C, T]`` -> ``[channels, T]``: mean for mono, duplicate/truncate otherwise."""
+    if audio.ndim != 2:
+        raise AudioError(f"expected audio [C, T], got shape {audio.shape}")
+    c = audio.shape[0]
+    if channels == c:
+        return audio
+    if channels == 1:
+        return audio.mean(axis=0, keepdims=True).astype(np.float32)
+    if c == 1:
+        return np.repeat(audio, channels, axis=0)
+    if c > channels:
+        return np.ascontiguousarray(audio[:channels])
+    raise AudioError(f"cannot map {c} channels to {channels}")
+
+
+def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
+    """Resample ``[C, T]`` float32 with soxr (VHQ)."""
+    if from_rate == to_rate:
+        return audio
+    if from_rate <= 0 or to_rate <= 0:
+        raise AudioError(f"invalid sample rates {from_rate} -> {to_rate}")
+    import soxr
+
+    out = soxr.resample(np.ascontiguousarray(audio.T, dtype=np.float32), from_rate, to_rate, quality="VHQ")
+    out = np.asarray(out, dtype=np.float32)
+    if out.ndim == 1:
+        out = out[:, None]
+    return np.ascontiguousarray(out.T)
+
+
+def save(path: str | Path, audio: np.ndarray, sample_rate: int, overwrite: bool = True) -> Path:
+    """Write ``[C, T]`` (or ``[T]``) float audio to .wav (32-bit float) or .flac (24-bit), atomically.
+
+    Raises AudioError for an unknown extension, non-finite samples, or an existing file with overwrite=False.
+    """
+    p = Path(path)
+    fmt = _SAVE_FORMATS.get(p.suffix.lower())
+    if fmt is None:
+        raise AudioError(f"{p}: can only write {', '.join(_SAVE_FORMATS)}")
+    if p.exists() and not overwrite:
+        raise AudioError(f"{p}: already exists (use --force to overwrite)")
+    a = np.asarray(audio, dtype=np.float32)
+    if a.ndim == 1:
+        a = a[None]
+    if a.ndim != 2 or a.shape[0] > MAX_CHANNELS:
+        raise AudioError(f"{p}: expected audio [C, T], got shape {a.shape}")
+    if not np.isfinite(a).all():
+        raise AudioError(f"{p}: refusing to write NaN/inf samples")
+    if not 0 < sample_rate <= MAX_SAMPLE_RATE:
+        raise AudioError(f"{p}: invalid sample rate {sample_rate}")
+    if fmt[0] == "FLAC":
+        a = np.clip(a, -1.0, 1.0)
+    with atomic_path(p) as tmp:
+        try:
+            _sf().write(str(tmp), a.T, sample_rate, format=fmt[0], subtype=fmt[1])
+        except Exception as e:
+            raise AudioError(f"{p}: cannot write audio ({_short(e)})") from None
+    return p
