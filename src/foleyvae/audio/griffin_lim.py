@@ -23,7 +23,7 @@ from torch import Tensor
 from foleyvae.audio.mclt import imclt, mclt, mclt_n_frames
 from foleyvae.errors import FoleyError
 
-__all__ = ["griffin_lim", "griffin_lim_mclt", "griffin_lim_stft", "spectral_convergence"]
+__all__ = ["griffin_lim", "griffin_lim_mclt", "griffin_lim_stft", "mclt_operators", "spectral_convergence"]
 
 _EPS = 1e-12
 
@@ -52,11 +52,11 @@ def griffin_lim(
     init: str | Tensor = "zero",
     seed: int = 0,
 ) -> Tensor:
-    """Generic fast Griffin-Lim: returns the consistent complex spectrum estimate (same shape as ``mag``).
+    """Generic fast Griffin-Lim: returns the estimated unit-modulus phase (complex, same shape as ``mag``).
 
     mag: real non-negative ``[..., bins, frames]``; ``analysis(signal) -> spectrum`` and ``synthesis(spectrum) ->
-    signal`` are the transform and its least-squares inverse. The returned spectrum's phase is the estimate; the
-    caller synthesises ``synthesis(mag * phase)`` (done by the typed wrappers below).
+    signal`` are the transform and its least-squares inverse. The caller synthesises ``synthesis(mag * phase)``
+    (done by the typed wrappers below; a model can compute the phase without gradients and keep them for ``mag``).
     """
     if not 0.0 <= momentum <= 1.0:
         raise FoleyError(f"Griffin-Lim momentum must be in [0, 1], got {momentum}")
@@ -69,7 +69,7 @@ def griffin_lim(
         t = rebuilt if prev is None else rebuilt + momentum * (rebuilt - prev)
         prev = rebuilt
         phase = t / (t.abs() + _EPS)
-    return mag * phase
+    return phase
 
 
 def griffin_lim_stft(
@@ -101,8 +101,8 @@ def griffin_lim_stft(
     def synthesis(spec: Tensor) -> Tensor:
         return torch.istft(spec, n_fft, hop, window=window, center=True, length=out_len)
 
-    spec = griffin_lim(flat, analysis, synthesis, n_iter, momentum, init, seed)
-    return synthesis(spec).reshape(*lead, length)
+    phase = griffin_lim(flat, analysis, synthesis, n_iter, momentum, init, seed)
+    return synthesis(flat * phase).reshape(*lead, length)
 
 
 def griffin_lim_mclt(
@@ -124,10 +124,21 @@ def griffin_lim_mclt(
     n_bins = frame_length // 2
     if mag.shape[-2] != n_bins:
         raise FoleyError(f"MCLT magnitude has {mag.shape[-2]} bins, expected frame_length / 2 = {n_bins}")
-    n_frames = mag.shape[-1]
     if length is None:
-        length = (n_frames - 1) * n_bins
-    out_len = length
+        length = (mag.shape[-1] - 1) * n_bins
+    analysis, synthesis = mclt_operators(frame_length, mag.shape[-1], length)
+    phase = griffin_lim(mag, analysis, synthesis, n_iter, momentum, init, seed)
+    return synthesis(mag * phase)
+
+
+def mclt_operators(
+    frame_length: int, n_frames: int, length: int
+) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]:
+    """(analysis, synthesis) between ``[..., length]`` signals and ``[..., N, n_frames]`` MCLT spectra.
+
+    If ``length`` needs more frames than ``n_frames`` (the fixed-size clip image, whose edge frame is dropped), the
+    missing frames are unconstrained: zero on synthesis, dropped after analysis.
+    """
     extra = mclt_n_frames(length, frame_length) - n_frames
     if extra < 0:
         raise FoleyError(f"{n_frames} MCLT frames are more than a {length}-sample signal has")
@@ -138,10 +149,9 @@ def griffin_lim_mclt(
     def synthesis(spec: Tensor) -> Tensor:
         if extra:
             spec = torch.nn.functional.pad(spec, (0, extra))
-        return imclt(spec, frame_length, out_len)
+        return imclt(spec, frame_length, length)
 
-    spec = griffin_lim(mag, analysis, synthesis, n_iter, momentum, init, seed)
-    return synthesis(spec)
+    return analysis, synthesis
 
 
 def spectral_convergence(estimate: Tensor, target_mag: Tensor) -> Tensor:
