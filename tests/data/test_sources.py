@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from foleyvae.cli.main import main
+from foleyvae.data import sources
+from foleyvae.data.sources import FetchError, fetch_source, label_0ad, label_minetest, label_openarena
+
+MT = "usr/share/games/minetest/games/minetest_game/mods/default/sounds/"
+
+
+@pytest.mark.parametrize(
+    ("path", "label"),
+    [
+        (MT + "default_wood_footstep.1.ogg", "footsteps/wood"),
+        (MT + "default_glass_footstep.ogg", "footsteps/glass"),
+        (MT + "default_hard_footstep.3.ogg", "footsteps/stone"),
+        (MT + "default_dig_cracky.2.ogg", "impacts/stone"),
+        (MT + "default_place_node_metal.1.ogg", "impacts/metal"),
+        ("usr/share/games/minetest/games/minetest_game/mods/env_sounds/sounds/env_sounds_water.3.ogg", "water/flow"),
+        ("usr/share/games/minetest/games/minetest_game/mods/doors/sounds/doors_steel_door_open.ogg", "doors/metal"),
+        ("usr/share/games/minetest/games/minetest_game/mods/player_api/sounds/player_damage.ogg", None),
+        ("usr/share/games/minetest/games/devtest/mods/soundstuff/sounds/default_wood_footstep.ogg", None),
+        (MT + "default_wood_footstep.1.png", None),
+    ],
+)
+def test_minetest_labels(path: str, label: str | None) -> None:
+    assert label_minetest(path) == label
+
+
+@pytest.mark.parametrize(
+    ("path", "label"),
+    [
+        ("audio/actor/singlesteps/gravel/step_03.ogg", "footsteps/gravel"),
+        ("audio/actor/singlesteps/rock/x.ogg", "footsteps/stone"),
+        ("audio/actor/singlesteps/fs_grass5.ogg", "footsteps/grass"),
+        ("audio/actor/singlesteps/fs_snow_18.ogg", "footsteps/snow"),
+        ("audio/attack/impact/arrow_metal_03.ogg", "impacts/metal"),
+        ("audio/attack/impact/Arrowimpwood_11.ogg", "impacts/wood"),
+        ("audio/attack/impact/arrowimpstone_29.ogg", "impacts/stone"),
+        ("audio/attack/impact/arrow_01.ogg", "impacts/generic"),
+        ("audio/resource/construction/con_wood_04.ogg", "construction/wood"),
+        ("audio/resource/construction/con_saw_02.ogg", "construction"),
+        ("audio/resource/foraging/leaves_07.ogg", "foraging/foliage"),
+        ("audio/actor/human/movement/walk_gravel_1.ogg", "movement/gravel"),
+        ("audio/voice/hellenes/civ/m_attack_1.ogg", None),
+        ("audio/actor/singlesteps/steps_gravel.xml", None),
+    ],
+)
+def test_0ad_labels(path: str, label: str | None) -> None:
+    assert label_0ad(path) == label
+
+
+@pytest.mark.parametrize(
+    ("path", "label"),
+    [
+        ("sound/player/footsteps/clank3.wav", "footsteps/metal"),
+        ("sound/player/footsteps/splash1.wav", "footsteps/water"),
+        ("sound/player/footsteps/boot2.wav", "footsteps/boot"),
+        ("sound/weapons/rocket/rocklf1a.wav", None),
+    ],
+)
+def test_openarena_labels(path: str, label: str | None) -> None:
+    assert label_openarena(path) == label
+
+
+def test_dep5_last_matching_stanza_wins() -> None:
+    text = (
+        "Format: x\n\nFiles: *\nLicense: LGPL-2.1+\n\nFiles: *.ogg\nLicense: CC-BY-SA-3.0\n\n"
+        "Files: mtg/mods/doors/sounds/*\n other/thing\nLicense: CC-BY-3.0\n\nFiles: irrlicht/*\nLicense: zlib\n"
+    )
+    st = sources.parse_dep5_licences(text)
+    assert st[2] == (["mtg/mods/doors/sounds/*", "other/thing"], "CC-BY-3.0")
+    base = "usr/share/games/minetest/games/minetest_game/mods/"
+    assert sources._licence_for(base + "doors/sounds/a.ogg", st, "?") == "CC-BY-3.0"
+    assert sources._licence_for(base + "default/sounds/a.ogg", st, "?") == "CC-BY-SA-3.0"
+
+
+def _fake_0ad_deb(tmp: Path) -> Path:
+    """A tiny 0ad-data .deb: a zip of audio (some labelled, some not) plus the copyright file."""
+    if shutil.which("dpkg-deb") is None:
+        pytest.skip("dpkg-deb not available to build a test package")
+    root = tmp / "pkg"
+    (root / "DEBIAN").mkdir(parents=True)
+    (root / "DEBIAN" / "control").write_text(
+        "Package: 0ad-data\nVersion: 0.0.1-1\nArchitecture: all\nMaintainer: t <t@t>\nDescription: test\n"
+    )
+    (root / "usr/share/doc/0ad-data").mkdir(parents=True)
+    (root / "usr/share/doc/0ad-data/copyright").write_text("Files: *\nLicense: CC-BY-SA-3.0\n")
+    (root / "usr/share/games/0ad").mkdir(parents=True)
+    with zipfile.ZipFile(root / "usr/share/games/0ad/public.zip", "w") as z:
+        z.writestr("audio/actor/singlesteps/gravel/a.ogg", b"A")
+        z.writestr("audio/actor/singlesteps/fs_wood1.ogg", b"B")
+        z.writestr("audio/attack/impact/shield_metal_01.ogg", b"C")
+        z.writestr("audio/voice/x/hello.ogg", b"D")
+        z.writestr("art/textures/a.png", b"E")
+    deb = tmp / "0ad-data_0.0.1-1_all.deb"
+    subprocess.run(["dpkg-deb", "-Zxz", "--build", str(root), str(deb)], check=True, capture_output=True)
+    return deb
+
+
+@pytest.mark.parametrize("use_dpkg", [True, False])
+def test_fetch_reads_audio_members_from_zip_inside_deb(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, use_dpkg: bool
+) -> None:
+    deb = _fake_0ad_deb(tmp_path)
+    if not use_dpkg:  # the pure-Python .deb reader
+        real = shutil.which
+        monkeypatch.setattr(sources.shutil, "which", lambda n: None if n == "dpkg-deb" else real(n))
+    rep = fetch_source("0ad", tmp_path / "out", deb=deb)
+    assert rep.counts == {"footsteps/gravel": 1, "footsteps/wood": 1, "impacts/metal": 1}
+    assert rep.skipped == 1
+    out = tmp_path / "out"
+    assert (out / "footsteps/gravel/a.ogg").read_bytes() == b"A"
+    assert (out / "copyright").read_text().startswith("Files: *")
+    lines = [json.loads(x) for x in (out / "manifest.jsonl").read_text().splitlines()]
+    assert {x["source"] for x in lines} >= {"usr/share/games/0ad/public.zip!audio/actor/singlesteps/gravel/a.ogg"}
+    assert all(x["licence"] == "CC-BY-SA-3.0" and x["package"] == "0ad-data" for x in lines)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left behind
+    with pytest.raises(Exception, match="already exists"):
+        fetch_source("0ad", out, deb=deb)
+    fetch_source("0ad", out, deb=deb, force=True)
+
+
+def test_fetch_errors_are_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["data", "fetch", "minetest", "-o", str(tmp_path / "o"), "--deb", str(tmp_path / "no.deb")]) == 1
+    assert capsys.readouterr().err.count("\n") == 1
+    bad = tmp_path / "minetest-data_1_all.deb"
+    bad.write_bytes(b"not a deb")
+    with pytest.raises(FetchError, match="complete .deb|not a .deb"):
+        fetch_source("minetest", tmp_path / "o", deb=bad)
+    monkeypatch.setattr(sources.shutil, "which", lambda n: None)
+    with pytest.raises(FetchError, match="apt-get not found.*--deb FILE"):
+        fetch_source("minetest", tmp_path / "o", cache_dir=tmp_path / "empty-cache")
+    assert main(["data"]) == 2
+
+
+@pytest.mark.network_apt
+def test_real_minetest_fetch(minetest_dir: Path) -> None:
+    counts = json.loads((minetest_dir / "source.json").read_text())["counts"]
+    steps = {k: v for k, v in counts.items() if k.startswith("footsteps/")}
+    assert sum(steps.values()) == 32
+    assert steps["footsteps/wood"] == 2 and steps["footsteps/snow"] == 5 and steps["footsteps/stone"] == 3
+    assert (minetest_dir / "footsteps/wood/default_wood_footstep.1.ogg").stat().st_size > 1000
+    assert (
+        "Creative Commons" in (minetest_dir / "copyright").read_text()
+        or "CC-BY" in (minetest_dir / "copyright").read_text()
+    )
+    lic = {json.loads(x)["licence"] for x in (minetest_dir / "manifest.jsonl").read_text().splitlines()}
+    assert "CC-BY-SA-3.0" in lic
+
+
+@pytest.mark.network_apt
+def test_cli_fetch_minetest_from_cache(minetest_dir: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from tests.data.conftest import CACHE
+
+    out = tmp_path / "mt"
+    assert main(["data", "fetch", "minetest", "-o", str(out), "--cache", str(CACHE / "debs")]) == 0
+    text = capsys.readouterr().out
+    assert "footsteps/wood" in text and "licence" in text
+    assert main(["data", "fetch", "minetest", "-o", str(out), "--cache", str(CACHE / "debs")]) == 1
