@@ -3,8 +3,8 @@
 Training crops (``split="train"``): crop ``i`` of epoch ``e`` is a pure function of ``(seed, e, i)``. It picks a
 file uniformly; a file longer than the crop gives the loudest of 3 random windows of it; a shorter one-shot is
 *packed*: it is followed by other one-shots of the same label with 10-120 ms gaps until the crop is full, so a
-crop is never mostly padding and keeps one label (``label_of(i)``). Optional augmentations: gain +-6 dB, polarity, a shift of
-up to 10 ms, and a random first-order allpass or a gentle (+-3 dB) peaking EQ.
+crop is never mostly padding and keeps one label (``label_of(i)``). Optional augmentations: gain +-6 dB, polarity,
+a shift of up to 10 ms, and a random first-order allpass or a gentle (+-3 dB) peaking EQ.
 
 Validation crops (``split="valid"``): one example per validation file, always the same audio: the file from its
 start (its onset, since prepare trims leading silence), repeated after a fixed 50 ms gap when shorter than the crop.
