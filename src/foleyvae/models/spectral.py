@@ -99,8 +99,9 @@ def _mag_to_db_norm(mag: Tensor) -> Tensor:
 
 def _db_norm_to_mag(norm: Tensor) -> Tensor:
     # clamp to +50 dB: an untrained decoder must not produce 1e7 amplitudes that blow up the waveform loss
+    # and subtract the floor so that silence decodes to exact zeros (the exact inverse of _mag_to_db_norm)
     db = norm.clamp(max=1.5) * _DB_RANGE + _DB_CENTER
-    return torch.pow(10.0, db / 20.0)
+    return (torch.pow(10.0, db / 20.0) - _DB_EPS).clamp_min(0.0)
 
 
 def _compress(spec: Tensor) -> Tensor:
