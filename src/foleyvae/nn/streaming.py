@@ -77,6 +77,8 @@ def streaming(module: nn.Module) -> Iterator[nn.Module]:
 class _Cache(Streamable):
     """Holds ``[B, C, n]`` left context; zeros offline, the previous block's tail in streaming mode."""
 
+    cache: Tensor
+
     def __init__(self, channels: int, size: int) -> None:
         super().__init__()
         self.channels = channels
