@@ -47,7 +47,7 @@ class ResidualStack(nn.Module):
     def __init__(self, channels: int, kernel_size: int, dilations: Sequence[int], lookahead: bool) -> None:
         super().__init__()
         self.units = nn.ModuleList([ResidualUnit(channels, kernel_size, d, lookahead) for d in dilations])
-        self.delay: int = sum(int(u.delay) for u in self.units)  # type: ignore[arg-type]
+        self.delay: int = sum(int(u.delay) for u in self.units)  # type: ignore[misc,arg-type]
 
     def forward(self, x: Tensor) -> Tensor:
         for u in self.units:
