@@ -1,0 +1,182 @@
+"""Real-time controls of the streaming engine: latent bias/scale (PCA order), temperature, freeze, gain, mix.
+
+Setters are called from other threads (the studio's websocket, the live CLI's stdin) at high rates, so each one
+validates its argument and then does plain element/attribute assignment (atomic under the GIL); it never locks
+and never allocates on the engine's side. The engine copies a snapshot of every value once per block
+(:meth:`Controls.snapshot_into`) and smooths the change over latent frames / samples, so a jump here never clicks.
+
+Latent transform applied by the engine per frame (z: PCA-ordered latent ``[k, F]``)::
+
+    z = (1 - f) * z + f * z_held           # freeze/hold (f ramps 0 <-> 1)
+    z = (1 - a) * z + a * centroid         # towards(centroid, a): material steering
+    z = z * scale + bias                   # per-dimension, PCA order
+    z = z + temperature * N(0, I)          # gaussian noise
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from foleyvae.errors import FoleyError
+
+__all__ = ["Controls", "ControlError", "N_SCALARS"]
+
+# layout of the scalar part of a snapshot: [freeze, towards_amount, temperature, input_gain, dry_wet, limiter]
+N_SCALARS = 6
+MIN_GAIN_DB, MAX_GAIN_DB = -60.0, 24.0
+MAX_TEMPERATURE = 10.0
+MAX_LATENT_VALUE = 100.0  # bias/scale/centroid magnitudes beyond this are typos, not sounds
+
+
+class ControlError(FoleyError, ValueError):
+    """A control value is out of range or not finite."""
+
+
+def _finite(name: str, value: float, lo: float = -math.inf, hi: float = math.inf) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ControlError(f"{name}: expected a number, got {value!r}") from None
+    if not math.isfinite(v):
+        raise ControlError(f"{name}: must be finite, got {v}")
+    if not lo <= v <= hi:
+        raise ControlError(f"{name}: must be in [{lo}, {hi}], got {v}")
+    return v
+
+
+class Controls:
+    """The live-tweakable parameters of a :class:`~foleyvae.inference.engine.StreamingEngine`.
+
+    Args:
+        latent_size: k, the number of PCA-ordered latent dims the controls address (dims ``0..k-1``).
+        smoothing_ms: time constant of the per-frame/per-sample smoothing the engine applies to changes.
+    """
+
+    def __init__(self, latent_size: int, smoothing_ms: float = 25.0) -> None:
+        if latent_size < 1:
+            raise ControlError(f"latent_size must be >= 1, got {latent_size}")
+        self.latent_size = int(latent_size)
+        self.smoothing_ms = _finite("smoothing_ms", smoothing_ms, 0.0, 10000.0)
+        self.bias = np.zeros(self.latent_size, np.float64)
+        self.scale = np.ones(self.latent_size, np.float64)
+        self.centroid = np.zeros(self.latent_size, np.float64)
+        self.towards_amount = 0.0
+        self.temperature = 0.0
+        self.freeze = False
+        self.input_gain_db = 0.0
+        self.dry_wet = 1.0
+        self.limiter = True
+        self.limiter_threshold = 0.98
+
+    # ------------------------------------------------------------------------------------------ setters
+    def _dim(self, dim: int) -> int:
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            raise ControlError(f"latent dim must be an integer, got {dim!r}")
+        if not 0 <= int(dim) < self.latent_size:
+            raise ControlError(f"latent dim {dim} out of range 0..{self.latent_size - 1}")
+        return int(dim)
+
+    def set_bias(self, dim: int, value: float) -> None:
+        """Add ``value`` to PCA dim ``dim`` (after scaling)."""
+        self.bias[self._dim(dim)] = _finite(f"bias[{dim}]", value, -MAX_LATENT_VALUE, MAX_LATENT_VALUE)
+
+    def set_scale(self, dim: int, value: float) -> None:
+        """Multiply PCA dim ``dim`` by ``value``."""
+        self.scale[self._dim(dim)] = _finite(f"scale[{dim}]", value, -MAX_LATENT_VALUE, MAX_LATENT_VALUE)
+
+    def set_biases(self, values: dict[int, float]) -> None:
+        for d, v in values.items():
+            self.set_bias(d, v)
+
+    def set_scales(self, values: dict[int, float]) -> None:
+        for d, v in values.items():
+            self.set_scale(d, v)
+
+    def set_temperature(self, value: float) -> None:
+        """Standard deviation of the gaussian noise added to the latent (0 = none)."""
+        self.temperature = _finite("temperature", value, 0.0, MAX_TEMPERATURE)
+
+    def set_freeze(self, on: bool) -> None:
+        """Hold the latent at its value when freezing starts (bias/scale/towards still apply)."""
+        self.freeze = bool(on)
+
+    def set_input_gain_db(self, db: float) -> None:
+        self.input_gain_db = _finite("input_gain_db", db, MIN_GAIN_DB, MAX_GAIN_DB)
+
+    def set_dry_wet(self, value: float) -> None:
+        """0 = the input only (delayed to stay aligned), 1 = the model only."""
+        self.dry_wet = _finite("dry_wet", value, 0.0, 1.0)
+
+    def set_limiter(self, on: bool, threshold: float | None = None) -> None:
+        if threshold is not None:
+            self.limiter_threshold = _finite("limiter_threshold", threshold, 0.05, 1.0)
+        self.limiter = bool(on)
+
+    def towards(self, centroid: Sequence[float] | np.ndarray, amount: float) -> None:
+        """Blend the latent toward ``centroid`` (PCA coords ``[<=k]``) by ``amount`` in [0, 1].
+
+        A centroid shorter than the latent is padded with zeros (the prior mean of the tail dims).
+        """
+        amt = _finite("amount", amount, 0.0, 1.0)
+        c = np.asarray(centroid, dtype=np.float64).reshape(-1)
+        if c.size == 0 or c.size > self.latent_size:
+            raise ControlError(f"centroid has {c.size} dims; the model's latent has {self.latent_size}")
+        if not np.all(np.isfinite(c)) or np.abs(c).max() > MAX_LATENT_VALUE:
+            raise ControlError("centroid must be finite and within +-100")
+        self.towards_amount = 0.0  # never pair a new centroid with the old amount mid-write
+        self.centroid[: c.size] = c
+        self.centroid[c.size :] = 0.0
+        self.towards_amount = amt
+
+    def clear(self) -> None:
+        """Neutral latent controls (bias 0, scale 1, no noise, no freeze, no steering); gain/mix/limiter kept."""
+        self.bias[:] = 0.0
+        self.scale[:] = 1.0
+        self.towards_amount = 0.0
+        self.temperature = 0.0
+        self.freeze = False
+
+    def resized(self, latent_size: int) -> Controls:
+        """A copy addressing ``latent_size`` dims (common dims kept), for a hot-swapped model."""
+        c = Controls(latent_size, self.smoothing_ms)
+        n = min(latent_size, self.latent_size)
+        c.bias[:n], c.scale[:n], c.centroid[:n] = self.bias[:n], self.scale[:n], self.centroid[:n]
+        for name in ("towards_amount", "temperature", "freeze", "input_gain_db", "dry_wet", "limiter"):
+            setattr(c, name, getattr(self, name))
+        c.limiter_threshold = self.limiter_threshold
+        return c
+
+    # ------------------------------------------------------------------------------------------ engine side
+    def snapshot_into(self, latent: np.ndarray, scalars: np.ndarray) -> None:
+        """Copy the current values into preallocated arrays (no allocation).
+
+        latent: ``[3, k]`` rows (bias, scale, towards_amount * centroid); scalars: ``[N_SCALARS]``
+        (freeze, towards_amount, temperature, input gain (linear), dry_wet, limiter threshold or 0 when off).
+        """
+        a = self.towards_amount
+        np.copyto(latent[0], self.bias)
+        np.copyto(latent[1], self.scale)
+        np.multiply(self.centroid, a, out=latent[2])
+        scalars[0] = 1.0 if self.freeze else 0.0
+        scalars[1] = a
+        scalars[2] = self.temperature
+        scalars[3] = 10.0 ** (self.input_gain_db / 20.0)
+        scalars[4] = self.dry_wet
+        scalars[5] = self.limiter_threshold if self.limiter else 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        """The current values (for the studio's state and for logs)."""
+        return {
+            "bias": self.bias.tolist(),
+            "scale": self.scale.tolist(),
+            "temperature": self.temperature,
+            "freeze": self.freeze,
+            "towards_amount": self.towards_amount,
+            "input_gain_db": self.input_gain_db,
+            "dry_wet": self.dry_wet,
+            "limiter": self.limiter,
+            "limiter_threshold": self.limiter_threshold,
+        }
