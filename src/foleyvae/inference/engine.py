@@ -39,7 +39,7 @@ from foleyvae.inference.protocol import StreamModel
 __all__ = ["EngineError", "EngineStats", "Latency", "StreamingEngine"]
 
 _LIMITER_RELEASE_S = 0.15  # block-gain recovery time constant of the output limiter
-_LIMITER_KNEE = 0.8  # fraction of the threshold where the soft clipper starts bending
+_LIMITER_KNEE = 0.9  # fraction of the threshold where the soft clipper starts bending
 
 
 class EngineError(FoleyError, ValueError):
