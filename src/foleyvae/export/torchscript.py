@@ -1,0 +1,556 @@
+"""Export a waveform VAE to an nn~-compatible TorchScript file (ARCHITECTURE.md section 3, "nn~ contract").
+
+One audited function, :func:`export_model`: deep-copy the model, remove the weight-norm parametrizations, switch
+eval (the noise synth reads its fixed table) and, for the streaming variant, streaming mode *before* scripting (a
+scripted module keeps the mode it was scripted in), wrap it in :class:`NnTildeWrapper`, script, embed the metadata
+as the extra file ``foleyvae.json``, write atomically with a ``.sha256`` sidecar, reload and compare with the
+eager model (:class:`~foleyvae.inference.adapters.EagerStreamModel`, the same latent convention) to 1e-5.
+
+The file's latent (what ``encode`` returns and ``decode`` takes) is PCA-ordered and cropped to ``k`` dims: the
+dims reaching ``fidelity`` (0.95) rounded up to a power of two, capped at the model's latent size.
+
+* ``encode(x)``: x ``[B, 1, n]`` -> ``[B, k, n / hop]``: posterior mean (+ ``temperature`` x posterior std x
+  N(0, 1), i.e. temperature 1 samples the posterior as in training) -> PCA coords -> first k.
+* ``decode(z)``: z ``[B, k, F]`` -> ``z * latent_scale + latent_bias`` (per dim) -> the other L - k PCA dims are
+  filled from the latent's distribution: ``temperature x pca_std x N(0, 1)``, i.e. exactly **zeros at
+  temperature 0** (the default: deterministic) -> inverse PCA -> decoder -> audio ``[B, 1, F * hop]``.
+* ``forward(x)`` = ``decode(encode(x))``: ``[B, 1, n]`` -> ``[B, 1, n]``, delayed by ``delay_samples``.
+
+In the streaming variant each method keeps its state between calls (encode and forward share the encoder's state,
+decode and forward the decoder's: use one of {encode/decode, forward} per loaded instance, as with RAVE files).
+In the non-streaming variant each call is independent (zero past), e.g. for offline rendering of whole clips.
+
+nn~ attributes (``get_attributes()``, ``get_<a>``/``set_<a>``, ``<a>_params`` type ids as nn_tilde: 1 int,
+2 float): ``temperature`` (float), ``latent_bias_dim`` / ``latent_scale_dim`` (int dim, float value: the positional
+form nn~'s ``set`` message can send). The whole per-dim lists are read and written with ``get_latent_bias()`` /
+``set_latent_bias(List[float])`` and ``get_latent_scale()`` / ``set_latent_scale(...)`` (listed in the metadata
+under ``list_attributes``; nn~ passes attribute values positionally, so they are not in ``get_attributes()``).
+Other attributes: ``sr`` and ``sample_rate`` (int), ``latent_size`` (k), ``full_latent_size`` (L), ``hop_length``,
+``delay_samples``, ``streaming`` (bool).
+"""
+
+# No ``from __future__ import annotations`` here: TorchScript reads the wrapper's class annotations as objects.
+import contextlib
+import copy
+import hashlib
+import io
+import json
+import math
+import sys
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.nn.utils import parametrize
+
+from foleyvae import __version__
+from foleyvae.analysis.latent import LatentSpace, dims_for_fidelity
+from foleyvae.config import Config
+from foleyvae.errors import FoleyError
+from foleyvae.inference.adapters import EagerStreamModel, pca_tensors
+from foleyvae.models.base import AutoEncoder
+from foleyvae.models.noise import NoiseSynth
+from foleyvae.nn.streaming import set_streaming
+from foleyvae.utils.atomic import atomic_path, atomic_write_text
+
+__all__ = [
+    "EXTRA_FILE",
+    "CHECK_BLOCK_SIZES",
+    "ExportReport",
+    "NnTildeWrapper",
+    "choose_dims",
+    "export_model",
+    "file_sha256",
+    "strip_weight_norm",
+]
+
+M = TypeVar("M", bound=nn.Module)
+
+EXTRA_FILE = "foleyvae.json"
+FORMAT_VERSION = 1
+CHECK_BLOCK_SIZES = (256, 2048, 4096, 8192)
+TOLERANCE = 1e-5
+
+
+def choose_dims(latent: LatentSpace | None, latent_size: int, fidelity: float) -> int:
+    """k = dims reaching ``fidelity``, rounded up to a power of two, capped at ``latent_size`` (all without PCA)."""
+    if latent is None:
+        return latent_size
+    if not 0.0 < fidelity <= 1.0:
+        raise FoleyError(f"fidelity must be in (0, 1], got {fidelity}")
+    k = dims_for_fidelity(latent.fidelity, fidelity)
+    return min(latent_size, 1 << max(0, math.ceil(math.log2(max(k, 1)))))
+
+
+def strip_weight_norm(module: M) -> M:
+    """Bake every parametrization (weight norm) into a plain parameter, in place; returns ``module``.
+
+    ``parametrize.remove_parametrizations`` deletes the property from the module's generated class, which a deep
+    copy *shares* with the original model (so stripping a copy breaks the original). Here each parametrized module
+    gets its original class back and a plain parameter holding the current value; no class is modified.
+    """
+    for m in list(module.modules()):
+        if not parametrize.is_parametrized(m):
+            continue
+        pm: Any = m
+        values = {name: getattr(pm, name).detach().clone() for name in pm.parametrizations}
+        m.__class__ = m.__class__.__bases__[0]  # the generated Parametrized<Cls> has the original class as base
+        del m._modules["parametrizations"]
+        for name, value in values.items():
+            m.register_parameter(name, nn.Parameter(value))
+    return module
+
+
+@contextlib.contextmanager
+def _resolved_annotations(module: nn.Module) -> Iterator[None]:
+    """Temporarily turn string class annotations (``from __future__ import annotations``) into objects.
+
+    TorchScript cannot parse a class-level annotation given as the string ``'Tensor'`` (torch 2.13), and most of our
+    modules use postponed annotations; the originals are put back on exit, so nothing outside the export changes.
+    """
+    saved: dict[type, dict[str, Any]] = {}
+    for m in module.modules():
+        for cls in type(m).__mro__:
+            own = cls.__dict__.get("__annotations__")
+            if cls in saved or not own or not any(isinstance(v, str) for v in own.values()):
+                continue
+            glb = vars(sys.modules[cls.__module__])
+            resolved = {}
+            for key, ann in own.items():
+                try:
+                    resolved[key] = eval(ann, glb) if isinstance(ann, str) else ann  # noqa: S307 - our own source
+                except Exception:
+                    resolved[key] = ann
+            saved[cls] = dict(own)
+            cls.__annotations__ = resolved
+    try:
+        yield
+    finally:
+        for cls, own in saved.items():
+            cls.__annotations__ = own
+
+
+@contextlib.contextmanager
+def quiet_jit() -> Iterator[None]:
+    """Silence torch's "torch.jit.* is deprecated" warnings around our own, deliberate TorchScript calls (nn~ and
+    RAVE files are TorchScript; there is no other format for them)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*torch\.jit\.\w+` is deprecated", category=DeprecationWarning)
+        yield
+
+
+class _ScriptableNoiseSynth(NoiseSynth):
+    """NoiseSynth whose noise read does not use the module-level table length (TorchScript cannot read that int
+    global) and whose FFT size is found without ``math.log2`` (not scriptable). Same arithmetic as NoiseSynth;
+    swapped in on the export copy only (checked against the eager model by the export's self-check)."""
+
+    def _noise(self, b: int, t: int, like: Tensor) -> Tensor:
+        if self.training:
+            return torch.rand(b, self.n_out, t, dtype=like.dtype, device=like.device) * 2 - 1
+        n_table = self.table.shape[1]
+        start = self.position % n_table
+        idx = (torch.arange(t, device=like.device) + start) % n_table
+        if self.is_streaming:
+            self.position = (start + t) % n_table
+        return self.table.to(like.dtype).index_select(1, idx).unsqueeze(0).expand(b, -1, -1)
+
+    def forward(self, hidden: Tensor) -> Tensor:
+        b, _, t = hidden.shape
+        n_frames = t // self.frame
+        amp = torch.sigmoid(self.proj(hidden) - 5.0)
+        amp = amp.reshape(b, self.n_out, self.noise_bands, n_frames).permute(0, 1, 3, 2)
+        ir = torch.fft.irfft(amp.to(torch.float32), dim=-1).to(hidden.dtype)
+        ir = torch.roll(ir, ir.shape[-1] // 2, dims=-1) * self.window
+        taps = ir.shape[-1]
+        noise = self._noise(b, t, hidden).reshape(b, self.n_out, n_frames, self.frame)
+        n_fft = 1
+        while n_fft < self.frame + taps - 1:  # next power of two (math.log2 does not script)
+            n_fft *= 2
+        spec = torch.fft.rfft(noise.to(torch.float32), n_fft) * torch.fft.rfft(ir.to(torch.float32), n_fft)
+        out = torch.fft.irfft(spec, n_fft)[..., taps // 2 : taps // 2 + self.frame]
+        return out.to(hidden.dtype).reshape(b, self.n_out, t)
+
+
+def _make_scriptable(module: M) -> M:
+    """In place, on the export copy: swap in the scriptable NoiseSynth."""
+    for m in module.modules():
+        if type(m) is NoiseSynth:
+            m.__class__ = _ScriptableNoiseSynth
+    return module
+
+
+class NnTildeWrapper(nn.Module):
+    """The scripted module: nn~ methods, attributes and latent handling around a WaveformVAE's parts.
+
+    Holds the PQMF, encoder and decoder directly (not the WaveformVAE, whose training-only parts need not script).
+    Shapes: see the module docstring. Built by :func:`export_model`; not meant to be used un-scripted elsewhere.
+    """
+
+    pca_mean: Tensor
+    components: Tensor
+    pca_std: Tensor
+    bias_t: Tensor
+    scale_t: Tensor
+    latent_bias: list[float]
+    latent_scale: list[float]
+    latent_bias_dim: tuple[int, float]
+    latent_scale_dim: tuple[int, float]
+
+    def __init__(
+        self,
+        model: AutoEncoder,
+        pca_mean: Tensor,
+        components: Tensor,
+        pca_std: Tensor,
+        k: int,
+        streaming: bool,
+        input_labels: list[str],
+    ) -> None:
+        super().__init__()
+        vae: Any = model
+        self.pqmf = vae.pqmf
+        self.encoder = vae.encoder
+        self.decoder = vae.decoder
+        self.n_bands = int(vae.n_bands)
+        self.channels = int(model.channels)
+        self.sr = int(model.sample_rate)
+        self.sample_rate = int(model.sample_rate)
+        self.hop_length = int(model.hop_length)
+        self.delay_samples = int(model.delay_samples)
+        self.full_latent_size = int(model.latent_size)
+        self.latent_size = int(k)
+        self.streaming = bool(streaming)
+        self.register_buffer("pca_mean", pca_mean.reshape(-1, 1).clone())  # [L, 1]
+        self.register_buffer("components", components.clone())  # [L, L]
+        self.register_buffer("pca_std", pca_std.reshape(-1, 1).clone())  # [L, 1]
+        self.register_buffer("bias_t", torch.zeros(k, 1))
+        self.register_buffer("scale_t", torch.ones(k, 1))
+        self.latent_bias = [0.0] * k
+        self.latent_scale = [1.0] * k
+        self.latent_bias_dim = (0, 0.0)
+        self.latent_scale_dim = (0, 1.0)
+        self.temperature: float = 0.0
+        c, hop = self.channels, self.hop_length
+        self._methods = ["encode", "decode", "forward"]
+        self._attributes = ["none", "temperature", "latent_bias_dim", "latent_scale_dim"]
+        self.register_buffer("encode_params", torch.tensor([c, 1, k, hop]))
+        self.register_buffer("decode_params", torch.tensor([k, hop, c, 1]))
+        self.register_buffer("forward_params", torch.tensor([c, 1, c, 1]))
+        self.register_buffer("temperature_params", torch.tensor([2]))
+        self.register_buffer("latent_bias_dim_params", torch.tensor([1, 2]))
+        self.register_buffer("latent_scale_dim_params", torch.tensor([1, 2]))
+        latent_labels = [f"(signal) latent {i} (PCA)" for i in range(k)]
+        audio_out = [f"(signal) output {i}" for i in range(c)]
+        self.encode_input_labels = list(input_labels)
+        self.encode_output_labels = latent_labels
+        self.decode_input_labels = list(latent_labels)
+        self.decode_output_labels = audio_out
+        self.forward_input_labels = list(input_labels)
+        self.forward_output_labels = list(audio_out)
+
+    # ------------------------------------------------------------------------------------------ methods
+    @torch.jit.export
+    def encode(self, x: Tensor) -> Tensor:
+        """x ``[B, C, n]`` (n a multiple of hop_length) -> PCA latent ``[B, k, n / hop_length]``."""
+        b, c, t = x.shape
+        bands = self.pqmf.analysis(x.reshape(b * c, 1, t)).reshape(b, c * self.n_bands, t // self.n_bands)
+        mean, std = self.encoder(bands)
+        z = mean
+        if self.temperature > 0.0:
+            z = mean + self.temperature * std * torch.randn_like(mean)
+        return torch.matmul(self.components[: self.latent_size], z - self.pca_mean)
+
+    @torch.jit.export
+    def decode(self, z: Tensor) -> Tensor:
+        """z ``[B, k, F]`` (PCA coords) -> audio ``[B, C, F * hop_length]``."""
+        b, k, f = z.shape
+        p = z * self.scale_t + self.bias_t
+        n_rest = self.full_latent_size - k
+        if n_rest > 0:
+            if self.temperature > 0.0:
+                rest = torch.randn(b, n_rest, f, dtype=z.dtype, device=z.device) * (self.temperature * self.pca_std[k:])
+            else:
+                rest = torch.zeros(b, n_rest, f, dtype=z.dtype, device=z.device)
+            p = torch.cat([p, rest], dim=1)
+        latent = torch.matmul(self.components.t(), p) + self.pca_mean
+        bands = self.decoder(latent)
+        c = bands.shape[1] // self.n_bands
+        tb = bands.shape[-1]
+        return self.pqmf.synthesis(bands.reshape(b * c, self.n_bands, tb)).reshape(b, c, tb * self.n_bands)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """decode(encode(x)): ``[B, C, n]`` -> ``[B, C, n]`` (delayed by delay_samples)."""
+        return self.decode(self.encode(x))
+
+    # ------------------------------------------------------------------------------------------ nn~ API
+    @torch.jit.export
+    def get_methods(self) -> list[str]:
+        return self._methods
+
+    @torch.jit.export
+    def get_attributes(self) -> list[str]:
+        return self._attributes
+
+    @torch.jit.export
+    def get_temperature(self) -> float:
+        return self.temperature
+
+    @torch.jit.export
+    def set_temperature(self, value: float) -> int:
+        if value < 0.0:
+            return -1
+        self.temperature = value
+        return 0
+
+    @torch.jit.export
+    def get_latent_bias(self) -> list[float]:
+        return self.latent_bias
+
+    @torch.jit.export
+    def set_latent_bias(self, values: list[float]) -> int:
+        if len(values) != self.latent_size:
+            return -1
+        self.latent_bias = values
+        self.bias_t = torch.tensor(values, dtype=self.bias_t.dtype).reshape(-1, 1)
+        return 0
+
+    @torch.jit.export
+    def get_latent_scale(self) -> list[float]:
+        return self.latent_scale
+
+    @torch.jit.export
+    def set_latent_scale(self, values: list[float]) -> int:
+        if len(values) != self.latent_size:
+            return -1
+        self.latent_scale = values
+        self.scale_t = torch.tensor(values, dtype=self.scale_t.dtype).reshape(-1, 1)
+        return 0
+
+    @torch.jit.export
+    def get_latent_bias_dim(self) -> tuple[int, float]:
+        return self.latent_bias_dim
+
+    @torch.jit.export
+    def set_latent_bias_dim(self, dim: int, value: float) -> int:
+        if dim < 0 or dim >= self.latent_size:
+            return -1
+        values = list(self.latent_bias)
+        values[dim] = value
+        self.latent_bias_dim = (dim, value)
+        return self.set_latent_bias(values)
+
+    @torch.jit.export
+    def get_latent_scale_dim(self) -> tuple[int, float]:
+        return self.latent_scale_dim
+
+    @torch.jit.export
+    def set_latent_scale_dim(self, dim: int, value: float) -> int:
+        if dim < 0 or dim >= self.latent_size:
+            return -1
+        values = list(self.latent_scale)
+        values[dim] = value
+        self.latent_scale_dim = (dim, value)
+        return self.set_latent_scale(values)
+
+
+class ExportReport(dict[str, Any]):
+    """What export_model measured: path, size_bytes, sha256, k, max_abs_error per check, seconds."""
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def synthetic_footstep(n: int, sample_rate: int, seed: int = 0) -> np.ndarray:
+    """A heel + toe filtered-noise footstep with wood-like resonances, repeated to ``n`` samples: ``[n]``."""
+    rng = np.random.default_rng(seed)
+    step = int(0.35 * sample_rate)
+    t = np.arange(step) / sample_rate
+    one = np.zeros(step)
+    for onset, amp in ((0.0, 1.0), (0.09, 0.6)):
+        k = int(onset * sample_rate)
+        tt = t[: step - k]
+        burst = rng.standard_normal(step - k) * np.exp(-tt / 0.012)
+        res = sum(np.sin(2 * np.pi * f * tt) * np.exp(-tt / 0.06) for f in (180.0, 420.0, 960.0)) / 3
+        one[k:] += amp * (0.5 * burst + 0.5 * res)
+    one = 0.8 * one / (np.abs(one).max() + 1e-9)
+    reps = n // step + 1
+    return np.tile(one, reps)[:n].astype(np.float32)
+
+
+def _check_signals(channels: int, sample_rate: int, n: int) -> Tensor:
+    """``[2, C, n]``: a synthetic footstep and uniform random audio in [-0.5, 0.5] (seeded)."""
+    g = torch.Generator().manual_seed(0)
+    foot = torch.from_numpy(synthetic_footstep(n, sample_rate)).reshape(1, 1, n).expand(1, channels, n)
+    noise = torch.rand(1, channels, n, generator=g) - 0.5
+    return torch.cat([foot, noise], dim=0).contiguous()
+
+
+def _run_blocks(fn: Any, x: Tensor, block: int) -> Tensor:
+    return torch.cat([fn(x[..., i : i + block]) for i in range(0, x.shape[-1], block)], dim=-1)
+
+
+def self_check(
+    data: bytes,
+    reference: AutoEncoder,
+    latent: LatentSpace | None,
+    k: int,
+    streaming: bool,
+    block_sizes: tuple[int, ...] = CHECK_BLOCK_SIZES,
+) -> dict[str, float]:
+    """Reload the serialized file and compare encode/decode/forward with the eager model, per block size and batch.
+
+    Returns ``{"<block>/b<batch>/<method>": max abs error}``; raises FoleyError above tolerance.
+    """
+    hop = int(reference.hop_length)
+    sizes = [b for b in block_sizes if b % hop == 0] or [hop * max(1, 2048 // hop)]
+    n = 2 * max(sizes)
+    signals = _check_signals(int(reference.channels), int(reference.sample_rate), n)
+    errors: dict[str, float] = {}
+    for block in sizes:
+        for batch in (1, 2):
+            x = signals[:batch] if batch == 2 else signals[:1]
+            with quiet_jit():
+                ts = torch.jit.load(io.BytesIO(data), map_location="cpu")
+                ts2 = torch.jit.load(io.BytesIO(data), map_location="cpu")
+            eager = EagerStreamModel(reference, latent, n_dims=k, stream=streaming)
+            try:
+                with torch.no_grad():
+                    z_ts = _run_blocks(ts.encode, x, block)
+                    z_ref = _run_blocks(eager.encode, x, block)
+                    y_ts = _run_blocks(ts.decode, z_ref, block // hop)
+                    y_ref = _run_blocks(eager.decode, z_ref, block // hop)
+                    f_ts = _run_blocks(ts2.forward, x, block)
+            finally:
+                eager.close()
+            for name, a, ref in (("encode", z_ts, z_ref), ("decode", y_ts, y_ref), ("forward", f_ts, y_ref)):
+                if a.shape != ref.shape:
+                    raise FoleyError(f"export self-check: {name} shape {list(a.shape)} != {list(ref.shape)}")
+                if not bool(torch.isfinite(a).all()):
+                    raise FoleyError(f"export self-check: {name} gives non-finite values (block {block})")
+                err = float((a - ref).abs().max()) if a.numel() else 0.0
+                errors[f"{block}/b{batch}/{name}"] = err
+                if err > TOLERANCE * max(1.0, float(ref.abs().max())):
+                    raise FoleyError(
+                        f"export self-check failed: {name} differs from the eager model by {err:.2e} "
+                        f"(block {block}, batch {batch}); no file written"
+                    )
+    return errors
+
+
+def build_metadata(
+    model: AutoEncoder,
+    config: Config | None,
+    latent: LatentSpace | None,
+    k: int,
+    fidelity: float,
+    streaming: bool,
+    block_size: int,
+    credits: list[str] | None,
+    name: str,
+) -> dict[str, Any]:
+    """The ``foleyvae.json`` model card embedded in the file (plain JSON types only)."""
+    return {
+        "format": "foleyvae-torchscript",
+        "format_version": FORMAT_VERSION,
+        "name": name,
+        "foleyvae_version": __version__,
+        "torch_version": torch.__version__,
+        "sample_rate": int(model.sample_rate),
+        "channels": int(model.channels),
+        "hop_length": int(model.hop_length),
+        "delay_samples": int(model.delay_samples),
+        "block_size": int(block_size),
+        "streaming": bool(streaming),
+        "latent_size": int(k),
+        "full_latent_size": int(model.latent_size),
+        "fidelity_target": float(fidelity),
+        "fidelity": list(latent.fidelity) if latent is not None else [],
+        "pca_std": list(latent.std) if latent is not None else [1.0] * int(model.latent_size),
+        "labels": sorted(latent.centroids) if latent is not None else [],
+        "centroids": {lab: list(v) for lab, v in latent.centroids.items()} if latent is not None else {},
+        "credits": list(credits or []),
+        "list_attributes": ["latent_bias", "latent_scale"],
+        "temperature_default": 0.0,
+        "config": config.to_dict() if config is not None else None,
+    }
+
+
+def export_model(
+    model: AutoEncoder,
+    config: Config | None,
+    latent: LatentSpace | None,
+    out_path: str | Path,
+    *,
+    streaming: bool = True,
+    fidelity: float = 0.95,
+    credits: list[str] | None = None,
+    name: str | None = None,
+    check: bool = True,
+    check_block_sizes: tuple[int, ...] = CHECK_BLOCK_SIZES,
+) -> ExportReport:
+    """Write ``out_path`` (TorchScript, nn~ contract) and ``out_path.sha256``; both atomically, only if checked.
+
+    The caller's model is not modified (a deep copy is exported). Raises FoleyError if the model is not a waveform
+    VAE, or if the reloaded file differs from the eager model by more than 1e-5.
+    """
+    import time
+
+    t0 = time.perf_counter()
+    if not all(hasattr(model, a) for a in ("pqmf", "encoder", "decoder", "n_bands")):
+        raise FoleyError(f"only waveform VAEs can be exported to nn~ files, not {type(model).__name__}")
+    out_path = Path(out_path)
+    k = choose_dims(latent, int(model.latent_size), fidelity)
+    pca_mean, comps, pca_std = pca_tensors(latent, int(model.latent_size))
+    reference = copy.deepcopy(model).eval()
+    set_streaming(reference, False)
+    work = _make_scriptable(strip_weight_norm(copy.deepcopy(reference)))
+    # the mode must be set before scripting: the scripted module keeps it (state then lives in its buffers)
+    set_streaming(work, streaming)
+    work.requires_grad_(False)  # plain inference file: outputs carry no autograd graph
+    labels = [f"(signal) input {i}" for i in range(int(model.channels))]
+    wrapper = NnTildeWrapper(work, pca_mean, comps, pca_std, k, streaming, labels).eval()
+    try:
+        with _resolved_annotations(wrapper), quiet_jit():
+            scripted = torch.jit.script(wrapper)
+    except Exception as e:  # scripting errors are bugs in the model code; keep the message short for the user
+        lines = [ln for ln in str(e).splitlines() if ln.strip()]
+        raise FoleyError(f"TorchScript compilation failed: {lines[0] if lines else type(e).__name__}") from e
+    block_size = int(config.stream.block_size) if config is not None else int(model.hop_length)
+    meta = build_metadata(
+        model, config, latent, k, fidelity, streaming, block_size, credits, name or (config.name if config else "model")
+    )
+    buf = io.BytesIO()
+    with quiet_jit():
+        torch.jit.save(scripted, buf, _extra_files={EXTRA_FILE: json.dumps(meta)})
+    data = buf.getvalue()
+    errors = self_check(data, reference, latent, k, streaming, check_block_sizes) if check else {}
+    digest = hashlib.sha256(data).hexdigest()
+    with atomic_path(out_path) as tmp:
+        tmp.write_bytes(data)
+    atomic_write_text(sha256_path(out_path), f"{digest}  {out_path.name}\n")
+    return ExportReport(
+        path=str(out_path),
+        size_bytes=len(data),
+        sha256=digest,
+        latent_size=k,
+        full_latent_size=int(model.latent_size),
+        streaming=streaming,
+        max_abs_error=max(errors.values()) if errors else None,
+        errors=errors,
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def sha256_path(path: str | Path) -> Path:
+    """The checksum sidecar of an exported file: ``<file>.sha256``."""
+    p = Path(path)
+    return p.with_name(p.name + ".sha256")
