@@ -252,6 +252,7 @@ def make_loader(
         sampler = DistributedSampler(dataset, shuffle=shuffle, seed=seed, drop_last=drop_last)
     elif shuffle:
         sampler = RandomSampler(dataset, generator=torch.Generator().manual_seed(seed))
+        sampler.foleyvae_seed = seed  # type: ignore[attr-defined]  # reseeded per epoch by set_loader_epoch
     else:
         sampler = SequentialSampler(dataset)
     return DataLoader(
@@ -261,6 +262,8 @@ def make_loader(
         num_workers=num_workers,
         drop_last=drop_last,
         pin_memory=False,
+        # its own generator: creating an iterator must not draw from the global RNG (exact resume)
+        generator=torch.Generator().manual_seed(seed),
         persistent_workers=False,  # workers must see set_epoch() on the dataset, so they restart each epoch
     )
 
@@ -269,5 +272,9 @@ def set_loader_epoch(loader: DataLoader[torch.Tensor], epoch: int) -> None:
     """Tell the loader's sampler (if distributed) and dataset (if it has set_epoch) about a new epoch."""
     if isinstance(loader.sampler, DistributedSampler):
         loader.sampler.set_epoch(epoch)
+    elif isinstance(loader.sampler, RandomSampler) and loader.sampler.generator is not None:
+        # the order of epoch e is a function of (seed, e) alone, so a resumed run sees the same batches
+        seed = int(getattr(loader.sampler, "foleyvae_seed", 0))
+        loader.sampler.generator.manual_seed(seed * 1_000_003 + epoch)
     if hasattr(loader.dataset, "set_epoch"):
         loader.dataset.set_epoch(epoch)

@@ -1,0 +1,116 @@
+"""Checkpoints that survive anything: atomic (temp + fsync + rename), self-describing, checksummed.
+
+File layout: ``torch.save({"format": "foleyvae-checkpoint", "format_version": 1, "sha256": ..., "payload":
+uint8 tensor})`` where the payload is the serialized state (config, step, phase, model, optimizers, RNG, data
+position, package version). The checksum is verified on load, so a truncated or corrupted file is refused with a
+clear message instead of loading garbage. A run folder holds ``config.yaml``, ``checkpoints/last.ckpt`` (and
+``phase1.ckpt``), ``latent.json`` and ``metrics.jsonl``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from foleyvae import __version__
+from foleyvae.config import Config, from_dict, load_config
+from foleyvae.errors import FoleyError
+from foleyvae.utils.atomic import atomic_path
+
+__all__ = ["CheckpointError", "RunArtifacts", "load_checkpoint", "load_run", "save_checkpoint"]
+
+FORMAT = "foleyvae-checkpoint"
+FORMAT_VERSION = 1
+
+
+class CheckpointError(FoleyError):
+    """A checkpoint cannot be read or does not fit."""
+
+
+def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
+    """Serialize ``state`` (plain types and tensors), checksum it, write atomically."""
+    buf = io.BytesIO()
+    torch.save({**state, "package_version": __version__}, buf)
+    raw = buf.getvalue()
+    outer = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "sha256": hashlib.sha256(raw).hexdigest(),
+        "payload": torch.frombuffer(bytearray(raw), dtype=torch.uint8),
+    }
+    p = Path(path)
+    with atomic_path(p) as tmp:
+        torch.save(outer, tmp)
+    return p
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read and verify a checkpoint; CheckpointError names the file and what is wrong."""
+    p = Path(path)
+    if not p.is_file():
+        raise CheckpointError(f"{p}: checkpoint not found")
+    try:
+        outer = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise CheckpointError(
+            f"{p}: not a readable checkpoint (truncated or corrupted: {str(e).splitlines()[0]})"
+        ) from None
+    if not isinstance(outer, dict) or outer.get("format") != FORMAT:
+        raise CheckpointError(f"{p}: not a Foley-VAE checkpoint")
+    if int(outer.get("format_version", -1)) > FORMAT_VERSION:
+        raise CheckpointError(f"{p}: checkpoint format {outer.get('format_version')} is newer than this foleyvae")
+    raw = outer["payload"].numpy().tobytes()
+    if hashlib.sha256(raw).hexdigest() != outer.get("sha256"):
+        raise CheckpointError(f"{p}: checksum mismatch (the file is corrupted)")
+    try:
+        state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise CheckpointError(f"{p}: cannot decode checkpoint payload ({str(e).splitlines()[0]})") from None
+    return dict(state)
+
+
+@dataclass
+class RunArtifacts:
+    """What a finished (or running) training run offers: the eval-mode model and its analysis."""
+
+    model: torch.nn.Module
+    config: Config
+    latent: Any | None  # analysis.latent.LatentSpace
+    step: int
+    run_dir: Path
+    credits: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+
+
+def load_run(run_dir: str | Path, checkpoint: str = "last.ckpt") -> RunArtifacts:
+    """Load a run folder: config, weights (EMA if present), latent analysis, credits."""
+    from foleyvae.analysis.latent import LatentSpace
+    from foleyvae.models.builders import build_model
+
+    run = Path(run_dir)
+    if not run.is_dir():
+        raise FoleyError(f"{run}: run folder not found")
+    ckpt_path = run / "checkpoints" / checkpoint
+    state = load_checkpoint(ckpt_path)
+    cfg = from_dict(state["config"]) if "config" in state else load_config(run / "config.yaml")
+    model = build_model(cfg)
+    try:
+        model.load_state_dict(state["model"])
+    except (RuntimeError, KeyError) as e:
+        raise CheckpointError(f"{ckpt_path}: weights do not fit the config ({str(e).splitlines()[0]})") from None
+    model.eval()
+    latent = LatentSpace.load(run / "latent.json") if (run / "latent.json").is_file() else None
+    return RunArtifacts(
+        model=model,
+        config=cfg,
+        latent=latent,
+        step=int(state.get("step", 0)),
+        run_dir=run,
+        credits=list(state.get("credits", [])),
+        labels=list(state.get("labels", [])),
+    )

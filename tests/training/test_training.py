@@ -1,0 +1,233 @@
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from foleyvae.cli.main import main
+from foleyvae.config import preset
+from foleyvae.errors import FoleyError
+from foleyvae.training.checkpoint import CheckpointError, load_checkpoint, load_run, save_checkpoint
+from foleyvae.training.schedule import beta_of, lr_of, phase_of
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import soundfile as sf
+
+    from foleyvae.data.prepare import PrepareOptions, prepare_dataset
+    from tests.conftest import footstep
+
+    src = tmp_path_factory.mktemp("src")
+    for mat in ("wood", "metal", "gravel"):
+        for i, dur in enumerate((0.12, 0.3, 0.6, 1.0)):
+            p = src / "footsteps" / mat / f"{mat}{i}.wav"
+            p.parent.mkdir(parents=True, exist_ok=True)
+            sf.write(str(p), footstep(mat, dur=dur, seed=i), 44100)
+    out = tmp_path_factory.mktemp("ds") / "ds"
+    prepare_dataset([src], out, PrepareOptions(valid_fraction=0.25))
+    return out
+
+
+def _train(dataset: Path, out: Path, *extra: str) -> int:
+    return main(["train", "--data", str(dataset), "--preset", "tiny", "--out", str(out), "--no-progress", *extra])
+
+
+def test_schedules_are_pure_functions_of_the_step() -> None:
+    t = preset("rave-v2-like").train
+    assert phase_of(0, t) == 1 and phase_of(t.phase1_steps, t) == 2
+    assert beta_of(0, t) == pytest.approx(1e-6) and beta_of(t.beta_warmup_steps, t) == pytest.approx(0.05)
+    assert beta_of(10000, t) == pytest.approx(1e-6**0.5 * 0.05**0.5)  # log-linear midpoint
+    assert lr_of(0, t) == t.lr and lr_of(t.max_steps, t) == pytest.approx(t.lr_final)
+
+
+def test_both_phases_end_to_end(dataset: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert _train(dataset, out) == 0
+    st = load_checkpoint(out / "checkpoints" / "last.ckpt")
+    assert st["step"] == 8 and st["phase"] == 2 and "disc" in st and st["package_version"]
+    assert (out / "checkpoints" / "phase1.ckpt").is_file()
+    art = load_run(out)
+    assert art.latent is not None and len(art.latent.fidelity) == 4
+    assert set(art.latent.centroids) == {"footsteps/gravel", "footsteps/metal", "footsteps/wood"}
+    assert (out / "metrics.jsonl").read_text().count("valid/multiscale") == 2
+    assert _train(dataset, out) == 1  # refuses to overwrite a run without --resume/--force
+
+
+def test_resume_continues_exactly(dataset: Path, tmp_path: Path) -> None:
+    torch.set_num_threads(1)
+    assert _train(dataset, tmp_path / "a", "--threads", "1") == 0
+    assert _train(dataset, tmp_path / "b", "--threads", "1", "--stop-at", "6") == 0
+    assert load_checkpoint(tmp_path / "b/checkpoints/last.ckpt")["step"] == 6
+    assert _train(dataset, tmp_path / "b", "--threads", "1", "--resume") == 0
+    a = load_checkpoint(tmp_path / "a/checkpoints/last.ckpt")
+    b = load_checkpoint(tmp_path / "b/checkpoints/last.ckpt")
+    assert a["step"] == b["step"] == 8
+    for k, v in a["model"].items():
+        torch.testing.assert_close(v, b["model"][k], rtol=0, atol=0, msg=k)
+
+
+def test_incompatible_resume_and_bad_data(dataset: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    assert _train(dataset, out, "--stop-at", "2") == 0
+    with pytest.raises(CheckpointError, match="cannot resume"):
+        from foleyvae.config import apply_overrides
+        from foleyvae.training.loop import TrainOptions, train
+
+        train(
+            apply_overrides(preset("tiny"), ["model.capacity=6"]),
+            TrainOptions(dataset, out, resume=True, progress=False),
+        )
+    assert _train(dataset, tmp_path / "big", "--set", "train.batch_size=500") == 1
+    assert _train(tmp_path / "nope", tmp_path / "x") == 1
+    assert _train(dataset, tmp_path / "sr", "--set", "audio.sample_rate=48000") == 1
+    assert not (tmp_path / "big" / "checkpoints" / "last.ckpt").exists()
+
+
+def test_nan_losses_are_skipped_then_stop(dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from foleyvae.config import apply_overrides
+    from foleyvae.models.vae import WaveformVAE
+    from foleyvae.training.loop import TrainOptions, train
+
+    real = WaveformVAE.compute_losses
+
+    def nan_losses(self, x):  # type: ignore[no-untyped-def]
+        terms = real(self, x)
+        terms.recon["spec/multiscale"] = terms.recon["spec/multiscale"] * float("nan")
+        return terms
+
+    monkeypatch.setattr(WaveformVAE, "compute_losses", nan_losses)
+    cfg = apply_overrides(preset("tiny"), ["train.max_nan_steps=3"])
+    with pytest.raises(FoleyError, match="NaN/inf for 3 consecutive steps"):
+        train(cfg, TrainOptions(dataset, tmp_path / "n", progress=False))
+    st = load_checkpoint(tmp_path / "n" / "checkpoints" / "last.ckpt")
+    assert st["nan_steps"] == 3
+    assert all(torch.isfinite(v).all() for v in st["model"].values() if v.is_floating_point())
+
+
+def test_corrupt_checkpoint_is_refused(tmp_path: Path) -> None:
+    p = save_checkpoint(tmp_path / "c.ckpt", {"step": 1, "w": torch.randn(1000)})
+    data = bytearray(p.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (tmp_path / "bad.ckpt").write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="bad.ckpt"):
+        load_checkpoint(tmp_path / "bad.ckpt")
+    (tmp_path / "trunc.ckpt").write_bytes(p.read_bytes()[:200])
+    with pytest.raises(CheckpointError, match="truncated or corrupted"):
+        load_checkpoint(tmp_path / "trunc.ckpt")
+
+
+def test_sigkill_never_leaves_a_corrupt_checkpoint(dataset: Path, tmp_path: Path) -> None:
+    out = tmp_path / "k"
+    cmd = [
+        sys.executable,
+        "-m",
+        "foleyvae.cli.main",
+        "train",
+        "--data",
+        str(dataset),
+        "--preset",
+        "tiny",
+        "--out",
+        str(out),
+        "--no-progress",
+        "--threads",
+        "1",
+        "--max-steps",
+        "100000",
+        "--phase1-steps",
+        "6",
+        "--set",
+        "train.checkpoint_every=1",
+        "--set",
+        "train.val_every=100000",
+    ]
+    rng = random.Random(0)
+    last_step = 0
+    for attempt in range(3):
+        ckpt = out / "checkpoints" / "last.ckpt"
+        before = ckpt.stat().st_mtime_ns if ckpt.exists() else 0
+        proc = subprocess.Popen(cmd + (["--resume"] if attempt else []), stderr=subprocess.DEVNULL)
+        deadline = time.time() + 60
+        while (not ckpt.exists() or ckpt.stat().st_mtime_ns == before) and time.time() < deadline:
+            time.sleep(0.05)  # wait until this process has written a checkpoint of its own
+        time.sleep(rng.uniform(0.2, 1.5))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        st = load_checkpoint(out / "checkpoints" / "last.ckpt")  # never corrupt
+        assert st["step"] >= last_step
+        last_step = st["step"]
+    assert last_step > 6  # made progress across kills, into phase 2
+    leftovers = [p.name for p in (out / "checkpoints").iterdir() if p.name.startswith(".tmp-")]
+    assert len(leftovers) <= 1  # at most the one write in flight when killed
+
+
+def test_sigterm_checkpoints_and_exits(dataset: Path, tmp_path: Path) -> None:
+    out = tmp_path / "t"
+    cmd = [
+        sys.executable,
+        "-m",
+        "foleyvae.cli.main",
+        "train",
+        "--data",
+        str(dataset),
+        "--preset",
+        "tiny",
+        "--out",
+        str(out),
+        "--no-progress",
+        "--threads",
+        "1",
+        "--max-steps",
+        "100000",
+        "--set",
+        "train.checkpoint_every=100000",
+        "--set",
+        "train.val_every=100000",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    time.sleep(8)
+    proc.send_signal(signal.SIGTERM)
+    stdout, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and "stopped by signal" in stdout
+    assert load_checkpoint(out / "checkpoints" / "last.ckpt")["step"] > 0
+
+
+def test_torchrun_two_processes(dataset: Path, tmp_path: Path) -> None:
+    torchrun = Path(sys.executable).parent / "torchrun"
+    out = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    res = subprocess.run(
+        [
+            str(torchrun),
+            "--standalone",
+            "--nproc_per_node=2",
+            "-m",
+            "foleyvae.cli.main",
+            "train",
+            "--data",
+            str(dataset),
+            "--preset",
+            "tiny",
+            "--out",
+            str(out),
+            "--no-progress",
+            "--threads",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    st = load_checkpoint(out / "checkpoints" / "last.ckpt")
+    assert st["step"] == 8
+    assert res.stdout.count("done at step 8") == 2  # both ranks finished; only rank 0 wrote the run
