@@ -1,0 +1,183 @@
+"""The studio's security rules, as small pure functions the app and its tests share.
+
+Threat model: the studio is a local tool, but a browser on the same machine visits other sites. So every HTTP
+route and the WebSocket need the session token (query ``token`` or header ``X-Studio-Token``), WebSockets from
+another origin are refused (a page elsewhere cannot drive the microphone path), the Host header must name the
+server when bound to loopback (DNS rebinding), uploads are size-limited and decoded before being kept, and no
+client-supplied string is ever used as a path: clients name things by ids that the server made.
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+import re
+import secrets
+from pathlib import Path
+from typing import Any
+
+from foleyvae.errors import FoleyError
+
+__all__ = [
+    "TOKEN_HEADER",
+    "SecurityError",
+    "new_token",
+    "token_ok",
+    "origin_ok",
+    "host_ok",
+    "safe_name",
+    "inside",
+    "validate_controls",
+    "LOOPBACK_HOSTS",
+]
+
+TOKEN_HEADER = "x-studio-token"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+class SecurityError(FoleyError):
+    """A request the studio refuses; the message is shown to the user."""
+
+
+def new_token() -> str:
+    """A fresh random session token (URL-safe, 256 bits)."""
+    return secrets.token_urlsafe(32)
+
+
+def token_ok(given: str | None, expected: str) -> bool:
+    """Constant-time comparison (a missing token is never ok)."""
+    return bool(given) and hmac.compare_digest(str(given).encode(), expected.encode())
+
+
+def origin_ok(origin: str | None, host_header: str | None) -> bool:
+    """A WebSocket's Origin must be this server itself (same scheme-less host:port as the Host header).
+
+    Browsers always send Origin on WebSocket handshakes; a missing Origin means a non-browser client (tests,
+    scripts), which still needs the token.
+    """
+    if origin is None:
+        return True
+    if not host_header:
+        return False
+    o = origin.lower().rstrip("/")
+    for scheme in ("http://", "https://"):
+        if o.startswith(scheme):
+            return o[len(scheme) :] == host_header.lower()
+    return False
+
+
+def host_ok(host_header: str | None, bind_host: str, port: int | None) -> bool:
+    """When bound to loopback, the Host header must be a loopback name (blocks DNS-rebinding pages)."""
+    if bind_host not in LOOPBACK_HOSTS:
+        return True
+    if not host_header:
+        return False
+    h = host_header.lower()
+    if h.startswith("["):
+        name = h.split("]")[0] + "]"
+    else:
+        name = h.rsplit(":", 1)[0] if ":" in h else h
+    return name in LOOPBACK_HOSTS or name == "testserver"
+
+
+def safe_name(name: str, allowed_suffixes: tuple[str, ...], default_stem: str = "file") -> str:
+    """A client file name -> a plain basename with only ``[A-Za-z0-9._-]`` and an allowed suffix.
+
+    Raises SecurityError for a suffix not in ``allowed_suffixes``; folders in the name are dropped.
+    """
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = _SAFE.sub("_", base).lstrip(".")[:80]
+    suffix = Path(base).suffix.lower()
+    if suffix not in allowed_suffixes:
+        raise SecurityError(
+            f"unsupported file type {suffix or '(no extension)'!r}; supported: {', '.join(allowed_suffixes)}"
+        )
+    stem = Path(base).stem or default_stem
+    return stem + suffix
+
+
+def check_id(value: str, what: str = "id") -> str:
+    """Ids made by the server are short ``[A-Za-z0-9._-]`` strings without ``..``; anything else is refused."""
+    if not isinstance(value, str) or not _ID.match(value) or ".." in value:
+        raise SecurityError(f"invalid {what}")
+    return value
+
+
+def inside(root: Path, candidate: Path) -> bool:
+    """True when ``candidate`` (resolved, symlinks followed) lies inside ``root``."""
+    try:
+        candidate.resolve().relative_to(root.resolve())
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------------------------- controls
+
+_FLOAT_RANGES: dict[str, tuple[float, float]] = {
+    "temperature": (0.0, 4.0),
+    "dry_wet": (0.0, 1.0),
+    "gain_db": (-48.0, 24.0),
+}
+_BOOLS = ("freeze", "limiter")
+BIAS_LIMIT = 8.0  # in units of the dim's std: beyond this the decoder is far off its training data
+SCALE_LIMIT = 4.0
+
+
+def _num(v: Any, what: str, lo: float, hi: float) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise SecurityError(f"{what}: expected a number")
+    f = float(v)
+    if not math.isfinite(f):
+        raise SecurityError(f"{what}: must be finite")
+    if not lo <= f <= hi:
+        raise SecurityError(f"{what}: {f:g} out of range [{lo:g}, {hi:g}]")
+    return f
+
+
+def _vector(v: Any, what: str, n: int, lo: float, hi: float) -> list[float]:
+    if not isinstance(v, list):
+        raise SecurityError(f"{what}: expected a list of numbers")
+    if len(v) > n:
+        raise SecurityError(f"{what}: {len(v)} values for a {n}-dim latent")
+    return [_num(x, f"{what}[{i}]", lo, hi) for i, x in enumerate(v)]
+
+
+def validate_controls(msg: Any, latent_size: int, labels: list[str]) -> dict[str, Any]:
+    """Check a control update from the page; returns the clean subset (only known keys, typed, in range).
+
+    Keys: ``bias``/``scale`` (lists, PCA order, at most latent_size; bias in dim stds), ``temperature``,
+    ``dry_wet`` (0..1), ``gain_db``, ``freeze``, ``limiter``, ``towards`` ({"label": one of labels,
+    "amount": 0..1} or null). Unknown keys are refused so that typos do not silently do nothing.
+    """
+    if not isinstance(msg, dict):
+        raise SecurityError("controls: expected a JSON object")
+    out: dict[str, Any] = {}
+    for key, value in msg.items():
+        if key in ("type", "id"):
+            continue
+        if key == "bias":
+            out[key] = _vector(value, key, latent_size, -BIAS_LIMIT, BIAS_LIMIT)
+        elif key == "scale":
+            out[key] = _vector(value, key, latent_size, -SCALE_LIMIT, SCALE_LIMIT)
+        elif key in _FLOAT_RANGES:
+            out[key] = _num(value, key, *_FLOAT_RANGES[key])
+        elif key in _BOOLS:
+            if not isinstance(value, bool):
+                raise SecurityError(f"{key}: expected true or false")
+            out[key] = value
+        elif key == "towards":
+            if value is None:
+                out[key] = None
+                continue
+            if not isinstance(value, dict) or set(value) - {"label", "amount"}:
+                raise SecurityError('towards: expected {"label": ..., "amount": ...} or null')
+            label = value.get("label")
+            if label not in labels:
+                raise SecurityError(f"towards: unknown material {label!r}; this model knows {', '.join(labels)}")
+            out[key] = {"label": label, "amount": _num(value.get("amount", 0.0), "towards.amount", 0.0, 1.0)}
+        else:
+            raise SecurityError(f"controls: unknown key {str(key)[:40]!r}")
+    return out

@@ -1,0 +1,536 @@
+"""The studio's state behind the web page: model catalog, session folder, live engine, takes, renders.
+
+Nothing here knows HTTP: :mod:`foleyvae.studio.app` maps routes and WebSocket messages onto these objects, and the
+tests drive them directly. Clients name everything (models, samples, takes, presets) by ids that this module made;
+ids map to paths through server-side tables, so no client string ever becomes a path.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import struct
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from foleyvae.errors import FoleyError
+from foleyvae.inference.protocol import StreamModel
+from foleyvae.studio.security import SecurityError, check_id, inside, safe_name
+from foleyvae.utils.atomic import atomic_write_text
+
+__all__ = [
+    "FRAME_HEADER",
+    "FLAG_RECORD",
+    "ModelEntry",
+    "ModelCatalog",
+    "SessionFolder",
+    "LiveSession",
+    "model_card",
+    "latent_std",
+    "apply_controls",
+    "VIDEO_SUFFIXES",
+    "ffmpeg_path",
+    "check_block_size",
+    "mux_take",
+]
+
+# Binary WebSocket frame: little-endian u32 seq, u32 flags, f64 client time (ms), then float32 samples
+# [C * n] channel-planar. The reply echoes the header so the page can measure the round trip per block.
+FRAME_HEADER = struct.Struct("<IId")
+FLAG_RECORD = 1
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".m4v")
+SAMPLE_LIBRARY = Path(__file__).resolve().parent.parent / "assets" / "samples"
+
+
+# ------------------------------------------------------------------------------------------------- models
+
+
+@dataclass
+class ModelEntry:
+    """One model the page may pick. ``load`` opens it (a fresh instance per call)."""
+
+    id: str
+    name: str
+    source: str  # "bundled" | "run" | "file" | "demo"
+    description: str
+    load: Callable[[], StreamModel] = field(repr=False)
+
+    def public(self) -> dict[str, str]:
+        return {"id": self.id, "name": self.name, "source": self.source, "description": self.description}
+
+
+def _loader() -> Any:
+    """The export loader module, or None while it is not installed in this tree."""
+    try:
+        import importlib
+
+        return importlib.import_module("foleyvae.export.loader")
+    except ImportError:
+        return None
+
+
+class ModelCatalog:
+    """Bundled models, exported files in run folders, ``.ts`` files under allowed folders, plus extra entries.
+
+    Args:
+        runs_dir: folder of training runs (``./runs``); ``.ts`` files up to 3 levels below are listed.
+        model_dirs: further folders whose ``.ts`` files may be opened.
+        extra: entries added by the caller (the random-weights demo model, test models).
+    """
+
+    def __init__(self, runs_dir: Path | None, model_dirs: list[Path], extra: list[ModelEntry] | None = None) -> None:
+        self.runs_dir = runs_dir
+        self.model_dirs = list(model_dirs)
+        self.extra = list(extra or [])
+        self._entries: dict[str, ModelEntry] = {}
+
+    def entries(self) -> list[ModelEntry]:
+        """Rescan and return every entry (ids are stable for the same files)."""
+        found: list[ModelEntry] = []
+        loader = _loader()
+        if loader is not None:
+            try:
+                names = list(loader.list_bundled())
+            except Exception:  # a broken bundle must not take the page down
+                names = []
+            for name in names:
+                found.append(
+                    ModelEntry(f"bundled-{name}", str(name), "bundled", "bundled model", _bundled_loader(name))
+                )
+        roots = [(self.runs_dir, "run")] if self.runs_dir is not None else []
+        roots += [(d, "file") for d in self.model_dirs]
+        seen: set[Path] = set()
+        for root, kind in roots:
+            if root is None or not root.is_dir():
+                continue
+            for p in sorted(_find_ts(root, depth=3)):
+                rp = p.resolve()
+                if rp in seen or not inside(root, p):
+                    continue
+                seen.add(rp)
+                rel = p.relative_to(root).as_posix()
+                mid = f"{kind}-{uuid.uuid5(uuid.NAMESPACE_URL, str(rp)).hex[:12]}"
+                found.append(ModelEntry(mid, rel, kind, f"{root.name}/{rel}", _file_loader(rp)))
+        found += self.extra
+        self._entries = {e.id: e for e in found}
+        return found
+
+    def get(self, model_id: str) -> ModelEntry:
+        check_id(model_id, "model id")
+        if model_id not in self._entries:
+            self.entries()
+        if model_id not in self._entries:
+            raise SecurityError(f"unknown model {model_id!r}")
+        return self._entries[model_id]
+
+
+def _find_ts(root: Path, depth: int) -> list[Path]:
+    out: list[Path] = []
+    try:
+        for p in root.iterdir():
+            if p.is_file() and p.suffix == ".ts":
+                out.append(p)
+            elif p.is_dir() and depth > 1 and not p.name.startswith("."):
+                out += _find_ts(p, depth - 1)
+    except OSError:
+        pass
+    return out
+
+
+def _load(what: str | Path) -> StreamModel:
+    loader = _loader()
+    if loader is None:
+        raise FoleyError("the model loader (foleyvae.export.loader) is not available in this installation")
+    model: StreamModel = loader.load_model(what)
+    return model
+
+
+def _bundled_loader(name: str) -> Callable[[], StreamModel]:
+    return lambda: _load(name)
+
+
+def _file_loader(path: Path) -> Callable[[], StreamModel]:
+    return lambda: _load(path)
+
+
+def latent_std(model: StreamModel) -> np.ndarray:
+    """Per-PCA-dim std of the training latents ``[latent_size]`` (slider unit); ones when unknown."""
+    k = int(model.latent_size)
+    for key in ("latent_std", "pca_std", "std"):
+        v = model.metadata.get(key)
+        if isinstance(v, (list, tuple)) and len(v) >= k:
+            a = np.asarray(v[:k], np.float64)
+            if np.all(np.isfinite(a)) and np.all(a > 0):
+                return a
+    v2 = getattr(model, "pca_std", None)
+    if v2 is not None:
+        a = np.asarray(v2, np.float64).reshape(-1)[:k]
+        if a.size == k and np.all(np.isfinite(a)) and np.all(a > 0):
+            return a
+    return np.ones(k, np.float64)
+
+
+def _explained(model: StreamModel) -> list[float]:
+    """Explained-variance ratio per PCA dim (from the cumulative ``fidelity`` curve); empty when unknown."""
+    fid = model.metadata.get("fidelity")
+    if not isinstance(fid, (list, tuple)) or not fid:
+        return []
+    f = [float(x) for x in fid]
+    return [f[0]] + [max(0.0, f[i] - f[i - 1]) for i in range(1, len(f))]
+
+
+def model_card(model: StreamModel, entry: ModelEntry | None = None) -> dict[str, Any]:
+    """What the page shows about a model (JSON-safe)."""
+    md = model.metadata
+    sr = int(model.sample_rate)
+    centroids = md.get("centroids")
+    if not isinstance(centroids, dict):
+        centroids = {}
+    card = {
+        "id": entry.id if entry else None,
+        "name": model.name,
+        "source": entry.source if entry else None,
+        "sample_rate": sr,
+        "channels": int(model.channels),
+        "hop_length": int(model.hop_length),
+        "latent_size": int(model.latent_size),
+        "delay_samples": int(model.delay_samples),
+        "latency_ms": round(1000.0 * model.delay_samples / sr, 2),
+        "explained": _explained(model)[: int(model.latent_size)],
+        "latent_std": latent_std(model).tolist(),
+        "materials": sorted(str(k) for k in centroids),
+        "training_data": md.get("training_data") or md.get("dataset") or md.get("data"),
+        "licences": md.get("licences") or md.get("licenses") or md.get("license"),
+        "version": md.get("version"),
+        "description": md.get("description") or (entry.description if entry else ""),
+    }
+    return json.loads(json.dumps(card, default=str))
+
+
+# -------------------------------------------------------------------------------------------- the folder
+
+
+@dataclass
+class Sample:
+    id: str
+    name: str
+    path: Path
+    source: str  # "library" | "upload"
+
+    def public(self) -> dict[str, str]:
+        return {"id": self.id, "name": self.name, "source": self.source}
+
+
+class SessionFolder:
+    """Everything the studio writes for one run of ``foleyvae studio``: uploads/, takes/, renders/, videos/,
+    and presets/ (shared by sessions, in the parent work folder).
+    """
+
+    def __init__(self, root: Path, library: Path = SAMPLE_LIBRARY) -> None:
+        self.root = root
+        self.library = library
+        for sub in ("uploads", "takes", "renders"):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+        self.presets = root.parent / "presets"
+        self.presets.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+
+    # samples -----------------------------------------------------------------------------------------
+    def samples(self) -> list[Sample]:
+        from foleyvae.audio.io import AUDIO_EXTENSIONS
+
+        out: list[Sample] = []
+        if self.library.is_dir():
+            for p in sorted(self.library.iterdir()):
+                if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS:
+                    out.append(Sample(f"lib-{p.stem}", p.name, p, "library"))
+        for p in sorted((self.root / "uploads").iterdir()):
+            if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS and not p.name.startswith("."):
+                out.append(Sample(f"up-{p.stem}", p.name.split("-", 1)[-1], p, "upload"))
+        return out
+
+    def sample(self, sample_id: str) -> Sample:
+        check_id(sample_id, "sample id")
+        for s in self.samples():
+            if s.id == sample_id:
+                return s
+        raise SecurityError(f"unknown sample {sample_id!r}")
+
+    def new_upload_path(self, client_name: str) -> Path:
+        from foleyvae.audio.io import AUDIO_EXTENSIONS
+
+        name = safe_name(client_name, AUDIO_EXTENSIONS, "upload")
+        return self.root / "uploads" / f"{uuid.uuid4().hex[:8]}-{name}"
+
+    # takes -------------------------------------------------------------------------------------------
+    def new_take_dir(self, prefix: str = "take") -> Path:
+        with self._lock:
+            base = self.root / ("takes" if prefix == "take" else "renders")
+            n = 1 + sum(1 for p in base.iterdir() if p.is_dir())
+            while (base / f"{prefix}-{n:03d}").exists():
+                n += 1
+            d = base / f"{prefix}-{n:03d}"
+            d.mkdir()
+            return d
+
+    def takes(self) -> list[dict[str, Any]]:
+        out = []
+        for base in (self.root / "takes", self.root / "renders"):
+            for d in sorted(base.iterdir()):
+                meta = d / "meta.json"
+                if d.is_dir() and meta.is_file():
+                    try:
+                        out.append(json.loads(meta.read_text()))
+                    except ValueError:
+                        continue
+        return out
+
+    def take_dir(self, take_id: str) -> Path:
+        check_id(take_id, "take id")
+        for base in (self.root / "takes", self.root / "renders"):
+            d = base / take_id
+            if d.is_dir() and inside(base, d) and (d / "meta.json").is_file():
+                return d
+        raise SecurityError(f"unknown take {take_id!r}")
+
+    def take_file(self, take_id: str, which: str) -> Path:
+        if which not in ("wet", "dry"):
+            raise SecurityError("which must be 'wet' or 'dry'")
+        p = self.take_dir(take_id) / f"{which}.wav"
+        if not p.is_file():
+            raise SecurityError(f"take {take_id} has no {which} recording")
+        return p
+
+    def save_take(
+        self, dry: np.ndarray, wet: np.ndarray, sample_rate: int, meta: dict[str, Any], prefix: str = "take"
+    ) -> dict[str, Any]:
+        """Write ``dry.wav``/``wet.wav`` (``[C, T]``) and ``meta.json``; returns the take's public record."""
+        from foleyvae.audio.io import save
+
+        d = self.new_take_dir(prefix)
+        if dry.size:
+            save(d / "dry.wav", dry, sample_rate)
+        save(d / "wet.wav", wet, sample_rate)
+        record = {
+            "id": d.name,
+            "kind": prefix,
+            "sample_rate": sample_rate,
+            "duration": round(wet.shape[-1] / sample_rate, 3),
+            "has_dry": bool(dry.size),
+            "created": time.strftime("%Y-%m-%d %H:%M:%S"),
+            **meta,
+        }
+        atomic_write_text(d / "meta.json", json.dumps(record, indent=1))
+        return record
+
+    # presets -----------------------------------------------------------------------------------------
+    def preset_path(self, name: str) -> Path:
+        stem = safe_name(f"{name}.json", (".json",), "preset")
+        return self.presets / stem
+
+    def list_presets(self) -> list[str]:
+        return sorted(p.stem for p in self.presets.glob("*.json"))
+
+
+# ------------------------------------------------------------------------------------------------ ffmpeg
+
+
+def ffmpeg_path() -> str | None:
+    return shutil.which("ffmpeg")
+
+
+def mux_take(video: Path, wet: Path, out: Path, video_offset_s: float, timeout_s: float = 300.0) -> Path:
+    """Put ``wet`` onto ``video``'s picture, starting at ``video_offset_s`` of the video (server-side ffmpeg).
+
+    The video stream is copied; the take becomes the only audio track (AAC, or Opus in .webm).
+    """
+    exe = ffmpeg_path()
+    if exe is None:
+        raise FoleyError("ffmpeg is not installed on the studio's machine; install it (apt-get install ffmpeg)")
+    delay_ms = max(0, int(round(video_offset_s * 1000.0)))
+    codec = ["-c:a", "libopus"] if out.suffix == ".webm" else ["-c:a", "aac", "-b:a", "256k"]
+    cmd = [exe, "-nostdin", "-y", "-loglevel", "error", "-i", str(video), "-i", str(wet), "-map", "0:v:0"]
+    cmd += ["-map", "1:a:0", "-c:v", "copy", "-af", f"adelay={delay_ms}:all=1", *codec, str(out)]
+    try:
+        r = subprocess.run(cmd, capture_output=True, timeout=timeout_s, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise FoleyError(f"ffmpeg took longer than {timeout_s:.0f} s and was stopped") from None
+    if r.returncode != 0:
+        msg = (r.stderr.decode(errors="replace").strip().splitlines() or ["unknown error"])[-1]
+        raise FoleyError(f"ffmpeg could not mux the take: {msg[:200]}")
+    return out
+
+
+# -------------------------------------------------------------------------------------------- live engine
+
+MIN_BLOCK, MAX_BLOCK = 32, 16384
+
+
+def check_block_size(block_size: object) -> int:
+    """Any integer block in 32..16384 (a multiple of the hop length avoids the engine's FIFO latency)."""
+    if isinstance(block_size, bool) or not isinstance(block_size, int) or not MIN_BLOCK <= block_size <= MAX_BLOCK:
+        raise SecurityError(f"block size must be an integer in {MIN_BLOCK}..{MAX_BLOCK}")
+    return block_size
+
+
+def _engine_class() -> Any:
+    from foleyvae.inference.engine import StreamingEngine
+
+    return StreamingEngine
+
+
+def apply_controls(engine: Any, update: dict[str, Any], std: np.ndarray, centroids: dict[str, list[float]]) -> None:
+    """Apply a validated control update (see ``security.validate_controls``) to ``engine.controls``.
+
+    Slider units: bias in stds of the PCA dim (the page's sliders span +-3 std), scale as a factor.
+    """
+    c = engine.controls
+    if "bias" in update:
+        c.set_biases({i: float(v) * float(std[i]) for i, v in enumerate(update["bias"])})
+    if "scale" in update:
+        c.set_scales(dict(enumerate(update["scale"])))
+    if "temperature" in update:
+        c.set_temperature(update["temperature"])
+    if "freeze" in update:
+        c.set_freeze(update["freeze"])
+    if "gain_db" in update:
+        c.set_input_gain_db(update["gain_db"])
+    if "dry_wet" in update:
+        c.set_dry_wet(update["dry_wet"])
+    if "limiter" in update:
+        c.set_limiter(update["limiter"])
+    if "towards" in update:
+        t = update["towards"]
+        if t is None or t["amount"] == 0.0:
+            if hasattr(c, "towards_amount"):
+                c.towards_amount = 0.0
+        else:
+            cen = np.asarray(centroids[t["label"]], np.float64)[: c.latent_size]
+            c.towards(cen, t["amount"])
+
+
+class LiveSession:
+    """One page's live stream: a StreamingEngine on the model, the control state, and the take being recorded.
+
+    ``process_frame`` takes a binary frame (header + float32 ``[C * n]``) and returns the reply frame; it is
+    called from one worker thread at a time. Control updates arrive from the event loop thread.
+    """
+
+    STATS_EVERY_S = 0.04
+
+    def __init__(self, model: StreamModel, block_size: int, folder: SessionFolder, model_id: str | None = None):
+        check_block_size(block_size)
+        self.model = model
+        self.model_id = model_id
+        self.block_size = int(block_size)
+        self.channels = int(model.channels)
+        self.folder = folder
+        self.std = latent_std(model)
+        cen = model.metadata.get("centroids")
+        self.centroids: dict[str, list[float]] = dict(cen) if isinstance(cen, dict) else {}
+        model.reset()
+        self.engine = _engine_class()(model, self.block_size)
+        self.state: dict[str, Any] = {}
+        self._rec_dry: list[np.ndarray] | None = None
+        self._rec_wet: list[np.ndarray] = []
+        self._rec_meta: dict[str, Any] = {}
+        self._last_stats = 0.0
+        self.blocks = 0
+        self.proc_ms_max = 0.0
+
+    @property
+    def labels(self) -> list[str]:
+        return sorted(self.centroids)
+
+    def set_controls(self, update: dict[str, Any]) -> None:
+        apply_controls(self.engine, update, self.std, self.centroids)
+        self.state.update(update)
+
+    def arm_record(self, meta: dict[str, Any]) -> None:
+        """The next frames flagged FLAG_RECORD start a take with this metadata (video time, source...)."""
+        self._rec_meta = dict(meta)
+
+    def process_frame(self, frame: bytes) -> tuple[bytes, dict[str, Any] | None, dict[str, Any] | None]:
+        """-> (reply frame, stats message or None, finished take record or None)."""
+        n_bytes = len(frame) - FRAME_HEADER.size
+        expect = 4 * self.channels * self.block_size
+        if n_bytes != expect:
+            raise SecurityError(f"audio frame: expected {expect} bytes of float32 after the header, got {n_bytes}")
+        seq, flags, t_client = FRAME_HEADER.unpack_from(frame)
+        x = np.frombuffer(frame, np.float32, offset=FRAME_HEADER.size).reshape(self.channels, self.block_size)
+        if not np.isfinite(x).all():
+            x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+        t0 = time.perf_counter()
+        y = np.asarray(self.engine.process(np.ascontiguousarray(x)), np.float32)
+        ms = 1000.0 * (time.perf_counter() - t0)
+        self.blocks += 1
+        self.proc_ms_max = max(self.proc_ms_max, ms)
+        take = None
+        if flags & FLAG_RECORD:
+            if self._rec_dry is None:
+                self._rec_dry, self._rec_wet = [], []
+            self._rec_dry.append(x.copy())
+            self._rec_wet.append(y.copy())
+        elif self._rec_dry is not None:
+            take = self.finish_take()
+        reply = FRAME_HEADER.pack(seq, flags, t_client) + y.astype("<f4").tobytes()
+        stats = None
+        now = time.perf_counter()
+        if now - self._last_stats >= self.STATS_EVERY_S:
+            self._last_stats = now
+            lat = getattr(self.engine, "last_latent", None)
+            lat_list: list[float] = []
+            if lat is not None:
+                a = np.asarray(lat, np.float64)
+                a = a.reshape(a.shape[-2], -1).mean(axis=-1) if a.ndim >= 2 else a.reshape(-1)
+                lat_list = [round(float(v) / float(s), 4) for v, s in zip(a[:8], self.std[:8], strict=False)]
+            stats = {
+                "type": "stats",
+                "seq": seq,
+                "in_rms": _rms(x),
+                "out_rms": _rms(y),
+                "out_peak": float(np.abs(y).max()) if y.size else 0.0,
+                "latent": lat_list,
+                "proc_ms": round(ms, 3),
+                "proc_ms_max": round(self.proc_ms_max, 3),
+                "blocks": self.blocks,
+                "recording": self._rec_dry is not None,
+            }
+        return reply, stats, take
+
+    def finish_take(self) -> dict[str, Any] | None:
+        """Close the take being recorded (if any): wet is shifted by the model delay so it lines up with dry."""
+        if self._rec_dry is None:
+            return None
+        dry = np.concatenate(self._rec_dry, axis=1) if self._rec_dry else np.zeros((self.channels, 0), np.float32)
+        wet = np.concatenate(self._rec_wet, axis=1) if self._rec_wet else np.zeros_like(dry)
+        self._rec_dry, self._rec_wet = None, []
+        if wet.shape[1] == 0:
+            return None
+        d = min(int(self.model.delay_samples), max(0, wet.shape[1] - 1))
+        wet = np.concatenate([wet[:, d:], np.zeros((self.channels, d), np.float32)], axis=1)
+        meta = {
+            "model": self.model.name,
+            "model_id": self.model_id,
+            "block_size": self.block_size,
+            "aligned_by_samples": d,
+            "controls": dict(self.state),
+            "video_time": float(self._rec_meta.get("video_time", 0.0) or 0.0),
+            "source": self._rec_meta.get("source", "live"),
+        }
+        self._rec_meta = {}
+        return self.folder.save_take(dry, wet, int(self.model.sample_rate), meta)
+
+
+def _rms(x: np.ndarray) -> float:
+    v = float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
+    return round(v, 6) if math.isfinite(v) else 0.0
