@@ -45,3 +45,8 @@ data: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
+
+# The bundled model's recipe (CPU is fine; MIN = training minutes).
+MIN ?= 60
+bundled-model: $(STAMP)
+	scripts/bundled_model.sh $(MIN)
