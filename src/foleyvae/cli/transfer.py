@@ -1,0 +1,120 @@
+"""``foleyvae transfer IN... --model M -o OUT``: timbre transfer of files through the real-time engine (offline).
+
+Each input is resampled to the model's rate and channel count, rendered block by block through the same
+:class:`~foleyvae.inference.engine.StreamingEngine` that plays live (so a file sounds like a live take), and
+written delay-compensated (aligned with the input). Folders are searched recursively; with several inputs or a
+folder, OUT is a folder that mirrors the inputs' layout.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from foleyvae.cli.common import add_force, check_output, parse_index_values, progress
+from foleyvae.errors import FoleyError
+
+if TYPE_CHECKING:
+    from foleyvae.inference.controls import Controls
+    from foleyvae.inference.protocol import StreamModel
+
+
+def add_model(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", "-m", required=True, help="exported .ts file, RAVE export, run folder or bundled name")
+
+
+def add_control_arguments(p: argparse.ArgumentParser) -> None:
+    """Latent and mix controls shared by ``transfer`` and ``live``."""
+    p.add_argument("--bias", nargs="+", action="extend", metavar="DIM=VALUE", help="add to PCA dim, e.g. 0=1.5")
+    p.add_argument("--scale", nargs="+", action="extend", metavar="DIM=VALUE", help="scale PCA dim, e.g. 2=0.5")
+    p.add_argument("--temperature", type=float, default=0.0, help="gaussian noise on the latent (default 0)")
+    p.add_argument("--dry-wet", type=float, default=1.0, help="0 = input only, 1 = model only (default 1)")
+    p.add_argument("--gain-db", type=float, default=0.0, help="input gain in dB (default 0)")
+    p.add_argument("--towards", metavar="LABEL", help="steer toward a material centroid of the model")
+    p.add_argument("--amount", type=float, default=0.5, help="steering amount for --towards, 0..1 (default 0.5)")
+    p.add_argument("--no-limiter", action="store_true", help="disable the soft output limiter")
+
+
+def controls_from_args(model: StreamModel, args: argparse.Namespace) -> Controls:
+    """Controls for ``model`` from the shared control arguments (validated, one-line errors)."""
+    from foleyvae.inference.controls import Controls
+    from foleyvae.inference.mixing import centroid_for
+
+    c = Controls(int(model.latent_size))
+    c.set_biases(parse_index_values(args.bias, "bias"))
+    c.set_scales(parse_index_values(args.scale, "scale"))
+    c.set_temperature(args.temperature)
+    c.set_dry_wet(args.dry_wet)
+    c.set_input_gain_db(args.gain_db)
+    if args.towards:
+        c.towards(centroid_for(model, args.towards), args.amount)
+    c.set_limiter(not args.no_limiter)
+    return c
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("inputs", nargs="+", metavar="IN", help="audio files or folders (searched recursively)")
+    add_model(p)
+    p.add_argument("-o", "--output", required=True, help="output file (one input) or folder")
+    p.add_argument("--block", type=int, default=2048, help="engine block size in samples (default 2048)")
+    add_control_arguments(p)
+    add_force(p)
+
+
+def collect_inputs(inputs: list[str]) -> list[tuple[Path, Path]]:
+    """(file, path relative to its root for the output layout) for every audio file named or found."""
+    from foleyvae.audio.io import AUDIO_EXTENSIONS
+
+    out: list[tuple[Path, Path]] = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS)
+            if not found:
+                raise FoleyError(f"{p}: no audio files in this folder")
+            out.extend((f, f.relative_to(p)) for f in found)
+        elif p.exists():
+            out.append((p, Path(p.name)))
+        else:
+            raise FoleyError(f"{p}: file not found")
+    return out
+
+
+def output_paths(pairs: list[tuple[Path, Path]], output: str, single: bool, force: bool) -> list[Path]:
+    """Output path per input; checks overwrite before any work is done."""
+    o = Path(output)
+    if single:
+        if o.is_dir():
+            paths = [o / pairs[0][1].with_suffix(".wav")]
+        else:
+            paths = [o if o.suffix else o.with_suffix(".wav")]
+    else:
+        if o.exists() and not o.is_dir():
+            raise FoleyError(f"{o}: several inputs need an output folder, and this is a file")
+        paths = [o / rel.with_suffix(".wav") for _, rel in pairs]
+        if len(set(paths)) != len(paths):
+            raise FoleyError("two inputs map to the same output name; transfer them separately")
+    for q in paths:
+        check_output(q, force)
+    return paths
+
+
+def run(args: argparse.Namespace) -> int:
+    from foleyvae.audio.io import load, save
+    from foleyvae.export.loader import load_model
+    from foleyvae.inference.render import render
+
+    if args.block < 1:
+        raise FoleyError(f"--block must be >= 1, got {args.block}")
+    pairs = collect_inputs(args.inputs)
+    single = len(args.inputs) == 1 and len(pairs) == 1 and not Path(args.inputs[0]).is_dir()
+    outs = output_paths(pairs, args.output, single, args.force)
+    model = load_model(args.model)
+    controls = controls_from_args(model, args)
+    for (src, _), dst in progress(list(zip(pairs, outs, strict=True)), total=len(pairs), desc="transfer"):
+        audio, _sr = load(src, sample_rate=int(model.sample_rate), channels=int(model.channels))
+        y = render(model, audio, args.block, controls)
+        save(dst, y, int(model.sample_rate))
+        print(f"{src} -> {dst}")
+    return 0
