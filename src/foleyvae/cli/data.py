@@ -42,9 +42,34 @@ def _run_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_synth(p: argparse.ArgumentParser) -> None:
+    from foleyvae.data.synth import KINDS
+
+    p.add_argument(
+        "kind",
+        choices=list(KINDS),
+        help="; ".join(f"{k}: {', '.join(subs)}" for k, subs in KINDS.items()),
+    )
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write kind/subtype/file.wav into")
+    p.add_argument("--minutes", type=float, default=3.0, help="total duration of the corpus (default 3)")
+    p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives identical files (default 0)")
+    add_force(p)
+
+
+def _run_synth(args: argparse.Namespace) -> int:
+    from foleyvae.data.synth import LICENCE, synth_corpus
+
+    report = synth_corpus(args.kind, args.output, minutes=args.minutes, seed=args.seed, force=args.force)
+    print(f"{report.out_dir}: {report.n_files} synthetic {report.kind} sounds (seed {report.seed})")
+    print(report.table())
+    print(f"licence: {LICENCE}; recipe parameters per file in {report.out_dir / 'manifest.jsonl'}")
+    return 0
+
+
 # name -> (help, add_arguments, run)
 ACTIONS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "fetch": ("fetch a Foley corpus from a Debian package (minetest, 0ad, openarena)", _add_fetch, _run_fetch),
+    "synth": ("synthesise a free (CC0) electromagnetic or sci-fi corpus", _add_synth, _run_synth),
 }
 
 
