@@ -17,6 +17,8 @@ from foleyvae.export.torchscript import EXTRA_FILE, choose_dims, export_model, s
 from foleyvae.inference.adapters import EagerStreamModel
 from foleyvae.models.base import AutoEncoder
 
+pytestmark = pytest.mark.filterwarnings("ignore:.*torch.jit:DeprecationWarning")
+
 
 def _load(path: Path) -> Any:
     return torch.jit.load(str(path))
