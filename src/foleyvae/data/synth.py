@@ -335,7 +335,7 @@ def _transformer(rng: np.random.Generator, n: int, sample_rate: int) -> tuple[np
     f2 = 2.0 * mains
     n_harm = int(rng.integers(2, 7))
     drive = _log_uniform(rng, 1.0, 8.0)
-    rattle = rng.uniform(0.0, 0.4)
+    rattle = rng.uniform(0.0, 0.25)
     res_hz = _log_uniform(rng, 300.0, 2500.0)
     res_mix = rng.uniform(0.0, 0.6)
     load_depth = rng.uniform(0.0, 0.3)
@@ -401,7 +401,9 @@ def _interference(rng: np.random.Generator, n: int, sample_rate: int) -> tuple[n
         imp[times] = rng.choice([-1.0, 1.0], size=len(times)) * rng.uniform(0.5, 1.5, size=len(times))
         ring = _log_uniform(rng, 800.0, 6000.0)
         kern_n = int(0.004 * sample_rate)
-        kern = np.exp(-np.arange(kern_n) / (0.0006 * sample_rate)) * np.cos(2 * np.pi * ring * _time(kern_n, 44100))
+        kern = np.exp(-np.arange(kern_n) / (0.0006 * sample_rate)) * np.cos(
+            2 * np.pi * ring * _time(kern_n, sample_rate)
+        )
         x += signal.fftconvolve(imp, kern)[:n] * rng.uniform(0.5, 1.5)
         params.update(click_rate_hz=rate, click_ring_hz=ring, n_clicks=len(times))
     x += 1e-3 * rng.standard_normal(n)
@@ -584,7 +586,11 @@ def _fm_ringmod(rng: np.random.Generator, n: int, sample_rate: int) -> tuple[np.
         vib_hz, vib = rng.uniform(0.5, 8.0), rng.uniform(0.0, 0.05)
         f_a = fa * 2 ** (glide * t / max(t[-1], 1e-3))
         pa = _phase(f_a, n, sample_rate)
-        a = np.sin(2 * np.pi * pa) if wave == "sine" else _lowpass(_polyblep_saw(pa, f_a, sample_rate), 6000, 44100)
+        a = (
+            np.sin(2 * np.pi * pa)
+            if wave == "sine"
+            else _lowpass(_polyblep_saw(pa, f_a, sample_rate), 6000, sample_rate)
+        )
         b = np.sin(2 * np.pi * _phase(fb * (1 + vib * np.sin(2 * np.pi * vib_hz * t)), n, sample_rate))
         x = a * b
         params = {
