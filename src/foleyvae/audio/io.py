@@ -176,3 +176,84 @@ def save(path: str | Path, audio: np.ndarray, sample_rate: int, overwrite: bool 
         except Exception as e:
             raise AudioError(f"{p}: cannot write audio ({_short(e)})") from None
     return p
+
+
+class StreamWriter:
+    """Incremental, lossless writer of a .wav (32-bit float) or .flac (24-bit) file, atomic on :meth:`close`.
+
+    Blocks are ``[C, n]`` float32. The samples go to a temporary file beside ``path`` that is fsynced and renamed
+    onto ``path`` when closed; :meth:`abort` (or an exception inside ``with``) deletes it. Not for the audio
+    callback: call it from a writer thread.
+    """
+
+    def __init__(self, path: str | Path, sample_rate: int, channels: int, overwrite: bool = True) -> None:
+        import os
+        import tempfile
+
+        from foleyvae.utils.atomic import TMP_PREFIX
+
+        self.path = Path(path)
+        fmt = _SAVE_FORMATS.get(self.path.suffix.lower())
+        if fmt is None:
+            raise AudioError(f"{self.path}: can only write {', '.join(_SAVE_FORMATS)}")
+        if self.path.exists() and not overwrite:
+            raise AudioError(f"{self.path}: already exists (use --force to overwrite)")
+        if not 0 < sample_rate <= MAX_SAMPLE_RATE or not 0 < channels <= MAX_CHANNELS:
+            raise AudioError(f"{self.path}: invalid sample rate {sample_rate} or channel count {channels}")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(
+            prefix=TMP_PREFIX + self.path.name + ".", suffix=self.path.suffix, dir=self.path.parent
+        )
+        os.close(fd)
+        self._tmp = Path(tmp)
+        self.channels = channels
+        self.frames = 0
+        self._clip = fmt[0] == "FLAC"
+        try:
+            self._file = _sf().SoundFile(
+                str(self._tmp), "w", samplerate=sample_rate, channels=channels, format=fmt[0], subtype=fmt[1]
+            )
+        except Exception as e:
+            self._tmp.unlink(missing_ok=True)
+            raise AudioError(f"{self.path}: cannot write audio ({_short(e)})") from None
+
+    def write(self, block: np.ndarray) -> None:
+        """Append ``[C, n]`` samples (non-finite samples are written as 0)."""
+        a = np.asarray(block, dtype=np.float32)
+        if a.ndim != 2 or a.shape[0] != self.channels:
+            raise AudioError(f"{self.path}: expected a block [{self.channels}, n], got shape {a.shape}")
+        a = np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)
+        if self._clip:
+            a = np.clip(a, -1.0, 1.0)
+        self._file.write(a.T)
+        self.frames += a.shape[1]
+
+    def close(self) -> Path:
+        """Finish the file and move it into place; returns the path."""
+        import os
+
+        from foleyvae.utils.atomic import _fsync_dir
+
+        if self._file.closed:
+            return self.path
+        self._file.close()
+        with open(self._tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(self._tmp, self.path)
+        _fsync_dir(self.path.parent)
+        return self.path
+
+    def abort(self) -> None:
+        """Discard what was written."""
+        if not self._file.closed:
+            self._file.close()
+        self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> StreamWriter:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()

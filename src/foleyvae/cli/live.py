@@ -1,0 +1,113 @@
+"""``foleyvae live --model M``: real-time timbre transfer from an audio input to an output (PortAudio).
+
+While it runs, type commands and Enter: ``b0=1.5`` (bias of PCA dim 0), ``s2=0.5`` (scale), ``t=0.3``
+(temperature), ``w=0.5`` (dry/wet), ``g=-6`` (input gain dB), ``f=1``/``f=0`` (freeze), ``l=0`` (limiter off),
+``r`` (reset latent controls), ``q`` (quit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+
+from foleyvae.cli.common import check_output
+from foleyvae.cli.transfer import add_control_arguments, controls_from_args
+from foleyvae.errors import FoleyError
+
+
+def _device(v: str | None) -> int | str | None:
+    if v is None:
+        return None
+    return int(v) if v.isdigit() else v
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", "-m", help="exported .ts file, RAVE export, run folder or bundled name")
+    p.add_argument("--list-devices", action="store_true", help="print the audio devices and exit")
+    p.add_argument("--input-device", help="input device id or name (default: the system default)")
+    p.add_argument("--output-device", help="output device id or name (default: the system default)")
+    p.add_argument("--block", type=int, default=256, help="device/engine block in samples (default 256)")
+    p.add_argument("--record", metavar="TAKE.wav", help="record the take (and the dry input as TAKE.dry.wav)")
+    p.add_argument("--seconds", type=float, help="stop after this many seconds (default: until q or Ctrl-C)")
+    p.add_argument("--prefill", type=int, default=2, help="silent blocks queued before output (default 2)")
+    p.add_argument("--stats-json", help="write the final stats and latency report to this JSON file")
+    p.add_argument("--force", action="store_true", help="overwrite an existing recording")
+    add_control_arguments(p)
+
+
+def _stdin_commands(controls: object, stop: threading.Event) -> None:
+    from foleyvae.live.audio_io import apply_command
+
+    for line in sys.stdin:
+        msg = apply_command(controls, line)  # type: ignore[arg-type]
+        if msg == "quit":
+            stop.set()
+            return
+        if msg:
+            print(msg, file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    from foleyvae.live.audio_io import LiveSession, list_devices
+
+    if args.list_devices:
+        print(list_devices())
+        return 0
+    if not args.model:
+        raise FoleyError("--model is required (or --list-devices)")
+    if args.block < 16:
+        raise FoleyError(f"--block must be >= 16, got {args.block}")
+    if args.record:
+        check_output(args.record, args.force)
+    import torch
+
+    from foleyvae.export.loader import load_model
+    from foleyvae.inference.engine import StreamingEngine
+
+    torch.set_num_threads(1)  # one engine thread: predictable block times
+    torch.set_flush_denormal(True)
+    model = load_model(args.model)
+    engine = StreamingEngine(model, args.block, controls_from_args(model, args))
+    session = LiveSession(
+        engine,
+        _device(args.input_device),
+        _device(args.output_device),
+        record=args.record,
+        prefill_blocks=args.prefill,
+    )
+    lat = session.latency()
+    print(
+        f"{model.name}: {engine.sample_rate} Hz, block {args.block}, engine latency {engine.latency_ms:.1f} ms, "
+        f"round trip before device {lat['round_trip_ms']:.1f} ms; type b0=1.5 / s2=0.5 / t=0.3 / w=0.5 / q",
+        file=sys.stderr,
+    )
+    stop = threading.Event()
+    if sys.stdin is not None and not sys.stdin.closed and sys.stdin.isatty():
+        threading.Thread(target=_stdin_commands, args=(engine.controls, stop), daemon=True).start()
+    session.start()
+    print("READY", flush=True)
+    try:
+        import time
+
+        t_end = None if args.seconds is None else time.monotonic() + args.seconds
+        while not stop.is_set() and (t_end is None or time.monotonic() < t_end):
+            time.sleep(0.02)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stats = session.stop()
+    report = {"stats": stats.as_dict(), "latency": session.latency()}
+    print(
+        f"{stats.engine.get('blocks', 0)} blocks, xruns {stats.xruns}, NaN blocks {stats.engine.get('nan_blocks', 0)}, "
+        f"max block {stats.engine.get('max_process_ms', 0.0):.2f} ms",
+        file=sys.stderr,
+    )
+    if args.record:
+        print(f"recorded {args.record} (+ {session.dry_path})", file=sys.stderr)
+    if args.stats_json:
+        from foleyvae.utils.atomic import atomic_write_text
+
+        atomic_write_text(args.stats_json, json.dumps(report, indent=1))
+    return 0

@@ -1,0 +1,427 @@
+"""Live audio: a sounddevice (PortAudio) duplex stream around a :class:`StreamingEngine`.
+
+Threads and buffers (all preallocated before the stream starts)::
+
+    PortAudio callback --in_ring--> worker (engine.process) --out_ring--> PortAudio callback
+                                       \\--rec_ring (dry, take)--> writer thread (audio.io.StreamWriter)
+
+The callback only copies one block into ``in_ring``, one block out of ``out_ring`` (silence when it is empty) and
+counts: callback status flags (PortAudio's input overflow / output underflow), ring overruns (a ring full when
+pushing) and underruns (``out_ring`` empty when the device wants a block). ``out_ring`` starts with
+``prefill_blocks`` blocks of silence: the worker's margin, which adds ``prefill_blocks * block`` to the
+round-trip latency. The recorded take is delay-compensated (the engine's ``latency_samples`` are dropped, and
+zeros are pushed through the engine at the end to flush its tail), so ``take[t]`` lines up with ``dry[t]``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from foleyvae.errors import FoleyError, MissingDependencyError
+from foleyvae.inference.controls import ControlError, Controls
+from foleyvae.inference.engine import StreamingEngine
+
+__all__ = [
+    "BlockRing",
+    "LiveSession",
+    "LiveStats",
+    "apply_command",
+    "import_sounddevice",
+    "list_devices",
+]
+
+PORTAUDIO_HINT = "PortAudio is missing: install it with `apt-get install libportaudio2` (or your OS's portaudio)"
+
+
+def import_sounddevice() -> ModuleType:
+    """Import sounddevice with one-line errors for a missing package or a missing PortAudio library."""
+    try:
+        import sounddevice
+    except ImportError:
+        raise MissingDependencyError(
+            "sounddevice is not installed; install it with: pip install 'foleyvae[live]'"
+        ) from None
+    except OSError as e:  # sounddevice raises OSError when libportaudio cannot be loaded
+        raise MissingDependencyError(f"{PORTAUDIO_HINT} ({e})") from None
+    return sounddevice
+
+
+def list_devices() -> str:
+    """The audio devices PortAudio sees (one per line, as sounddevice prints them)."""
+    return str(import_sounddevice().query_devices())
+
+
+class BlockRing:
+    """Single-producer single-consumer ring of ``[C, n]`` float32 blocks, preallocated.
+
+    Indices are plain ints written by one side each (atomic under the GIL), so the audio callback never waits on
+    a lock. ``push``/``pop`` return False (and count) when the ring is full/empty.
+    """
+
+    def __init__(self, slots: int, channels: int, block: int, prefill: int = 0) -> None:
+        self.buf = np.zeros((slots, channels, block), np.float32)
+        self.slots = slots
+        self.w = prefill  # total blocks written (the prefill counts as written silence)
+        self.r = 0  # total blocks read
+        self.overruns = 0
+        self.underruns = 0
+
+    def __len__(self) -> int:
+        return self.w - self.r
+
+    def push(self, block: np.ndarray) -> bool:
+        """Copy ``block`` ``[C, n]`` (or a transposed ``[n, C]`` view's ``.T``) in."""
+        if self.w - self.r >= self.slots:
+            self.overruns += 1
+            return False
+        np.copyto(self.buf[self.w % self.slots], block)
+        self.w += 1
+        return True
+
+    def pop(self, out: np.ndarray) -> bool:
+        """Copy the oldest block into ``out`` ``[C, n]``."""
+        if self.w == self.r:
+            self.underruns += 1
+            return False
+        np.copyto(out, self.buf[self.r % self.slots])
+        self.r += 1
+        return True
+
+
+@dataclass
+class LiveStats:
+    """What a live session counts (``xruns`` is the sum of every kind of glitch)."""
+
+    callbacks: int = 0
+    status_input_overflow: int = 0
+    status_input_underflow: int = 0
+    status_output_overflow: int = 0
+    status_output_underflow: int = 0
+    status_priming: int = 0
+    in_overruns: int = 0
+    out_underruns: int = 0
+    out_overruns: int = 0
+    record_overruns: int = 0
+    first_status_callback: int = -1  # callback index of the first/last flagged status (diagnostics)
+    last_status_callback: int = -1
+    engine: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def xruns(self) -> int:
+        return (
+            self.status_input_overflow
+            + self.status_input_underflow
+            + self.status_output_overflow
+            + self.status_output_underflow
+            + self.in_overruns
+            + self.out_underruns
+            + self.out_overruns
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        d = {k: v for k, v in self.__dict__.items()}
+        d["xruns"] = self.xruns
+        return d
+
+
+def apply_command(controls: Controls, line: str) -> str:
+    """Apply one interactive command to ``controls``; returns a short message (``"quit"`` for ``q``).
+
+    Commands: ``b0=1.5`` (bias of PCA dim 0), ``s2=0.5`` (scale), ``t=0.3`` (temperature), ``w=0.5`` (dry/wet),
+    ``g=-6`` (input gain dB), ``f=1`` / ``f=0`` (freeze), ``l=1`` / ``l=0`` (limiter), ``r`` (neutral latent
+    controls), ``q`` (quit). Errors are returned as messages, never raised.
+    """
+    s = line.strip().replace(" ", "")
+    if not s:
+        return ""
+    if s in ("q", "quit", "exit"):
+        return "quit"
+    if s == "r":
+        controls.clear()
+        return "latent controls reset"
+    try:
+        key, value = s.split("=", 1)
+        v = float(value)
+        if key.startswith("b") and key[1:].isdigit():
+            controls.set_bias(int(key[1:]), v)
+        elif key.startswith("s") and key[1:].isdigit():
+            controls.set_scale(int(key[1:]), v)
+        elif key == "t":
+            controls.set_temperature(v)
+        elif key == "w":
+            controls.set_dry_wet(v)
+        elif key == "g":
+            controls.set_input_gain_db(v)
+        elif key == "f":
+            controls.set_freeze(v != 0.0)
+        elif key == "l":
+            controls.set_limiter(v != 0.0)
+        else:
+            return f"unknown command {line.strip()!r} (b<dim>=, s<dim>=, t=, w=, g=, f=, l=, r, q)"
+    except ControlError as e:
+        return f"error: {e}"
+    except ValueError:
+        return f"cannot parse {line.strip()!r}: expected KEY=NUMBER, e.g. b0=1.5"
+    return f"{key} = {v:g}"
+
+
+class LiveSession:
+    """Run ``engine`` on a duplex audio stream, optionally recording the take and the dry input.
+
+    Args:
+        engine: the StreamingEngine (its block size is the device block size; its sample rate the stream's).
+        input_device / output_device: sounddevice device ids or names (None: the default devices).
+        record: path of the take (.wav/.flac); the dry input goes beside it as ``<stem>.dry<suffix>``.
+        prefill_blocks: silent blocks queued before the first output (the worker's margin).
+        ring_blocks: slots of the input/output rings; the recording ring holds about 4 s.
+    """
+
+    def __init__(
+        self,
+        engine: StreamingEngine,
+        input_device: int | str | None = None,
+        output_device: int | str | None = None,
+        record: str | Path | None = None,
+        prefill_blocks: int = 2,
+        ring_blocks: int = 16,
+        warmup_blocks: int = 16,
+    ) -> None:
+        self.engine = engine
+        self.warmup_blocks = int(warmup_blocks)
+        self.switch_interval_s = 0.0005
+        self._switch_interval: float | None = None
+        self.input_device = input_device
+        self.output_device = output_device
+        self.record = Path(record) if record is not None else None
+        self.dry_path = self.record.with_name(self.record.stem + ".dry" + self.record.suffix) if self.record else None
+        c, n = engine.channels, engine.block_size
+        self.prefill_blocks = int(prefill_blocks)
+        self.in_ring = BlockRing(ring_blocks, c, n)
+        self.out_ring = BlockRing(ring_blocks, c, n, prefill=self.prefill_blocks)
+        rec_slots = max(8, int(4 * engine.sample_rate / n))
+        self.rec_ring = BlockRing(rec_slots, 2 * c, n)  # rows 0..c-1 dry, c..2c-1 take
+        self._rec_lens = np.zeros((rec_slots, 2), np.int64)  # valid (dry, take) samples of each slot
+        self.stats = LiveStats()
+        self._block = np.zeros((c, n), np.float32)
+        self._rec = np.zeros((2 * c, n), np.float32)
+        self._cb_out = np.zeros((c, n), np.float32)
+        self._wake = threading.Event()
+        self._rec_wake = threading.Event()
+        self._stop = threading.Event()
+        self._worker_done = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._stream: Any = None
+        self._error: BaseException | None = None
+
+    # ------------------------------------------------------------------------------------------ latency
+    def latency(self) -> dict[str, float]:
+        """Latency budget in samples and ms (ARCHITECTURE.md section 4); device latency once the stream runs."""
+        lat = self.engine.latency()
+        sr = self.engine.sample_rate
+        d: dict[str, float] = dict(lat.as_dict())
+        d["ring_prefill_samples"] = self.prefill_blocks * self.engine.block_size
+        dev_in = dev_out = 0.0
+        if self._stream is not None:
+            with contextlib.suppress(Exception):
+                dev_in, dev_out = (float(v) for v in self._stream.latency)
+        d["device_input_ms"] = 1000.0 * dev_in
+        d["device_output_ms"] = 1000.0 * dev_out
+        total = lat.io_samples + d["ring_prefill_samples"]
+        d["round_trip_ms"] = 1000.0 * total / sr + 1000.0 * (dev_in + dev_out)
+        return d
+
+    # ------------------------------------------------------------------------------------------ threads
+    def _callback(self, indata: np.ndarray, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        st = self.stats
+        st.callbacks += 1
+        if status:
+            if st.first_status_callback < 0:
+                st.first_status_callback = st.callbacks
+            st.last_status_callback = st.callbacks
+            st.status_input_overflow += int(bool(status.input_overflow))
+            st.status_input_underflow += int(bool(status.input_underflow))
+            st.status_output_overflow += int(bool(status.output_overflow))
+            st.status_output_underflow += int(bool(status.output_underflow))
+            st.status_priming += int(bool(status.priming_output))
+        if frames != self.engine.block_size:  # PortAudio honours blocksize; guard anyway, never raise here
+            outdata.fill(0.0)
+            st.in_overruns += 1
+            return
+        self.in_ring.push(indata.T)
+        if self.out_ring.pop(self._cb_out):
+            np.copyto(outdata, self._cb_out.T)
+        else:
+            outdata.fill(0.0)
+        self._wake.set()
+
+    def _worker(self) -> None:
+        eng = self.engine
+        n, c = eng.block_size, eng.channels
+        skip = eng.latency_samples  # take samples to drop so that it lines up with the dry input
+        recording = self.record is not None
+        try:
+            while not self._stop.is_set():
+                if len(self.in_ring) == 0:  # idle until the callback brings a block
+                    self._wake.wait(0.05)
+                    self._wake.clear()
+                    continue
+                self.in_ring.pop(self._block)
+                y = eng.process(self._block)
+                self.out_ring.push(y)
+                if recording:
+                    skip = self._record(self._block, y, skip)
+            if recording:  # flush the engine's delay so the take is as long as the dry input
+                zeros = np.zeros((c, n), np.float32)
+                pending = eng.latency_samples
+                while pending > 0:
+                    y = eng.process(zeros)
+                    take = y[:, : min(n, pending)]
+                    self._rec[:c] = 0.0
+                    self._rec[c:] = 0.0
+                    self._rec[c:, : take.shape[1]] = take
+                    self._push_rec_blocking(self._rec, dry_len=0, take_len=take.shape[1])
+                    pending -= n
+        except BaseException as e:  # pragma: no cover - surfaced by stop()
+            self._error = e
+        finally:
+            self._worker_done.set()
+            self._rec_wake.set()
+
+    def _record(self, dry: np.ndarray, y: np.ndarray, skip: int) -> int:
+        c, n = self.engine.channels, self.engine.block_size
+        self._rec[:c] = dry
+        if skip >= n:
+            self._push_rec(self._rec, dry_len=n, take_len=0)
+            return skip - n
+        # take: y[skip:] goes at the start of this block's take row
+        self._rec[c:] = 0.0
+        self._rec[c:, : n - skip] = y[:, skip:]
+        self._push_rec(self._rec, dry_len=n, take_len=n - skip)
+        return 0
+
+    def _push_rec(self, block: np.ndarray, dry_len: int, take_len: int) -> None:
+        # valid lengths of the dry and take rows ride beside the block (the take starts latency samples late)
+        ring = self.rec_ring
+        if len(ring) < ring.slots:
+            self._rec_lens[ring.w % ring.slots] = (dry_len, take_len)
+        if not ring.push(block):
+            self.stats.record_overruns += 1
+        self._rec_wake.set()
+
+    def _push_rec_blocking(self, block: np.ndarray, dry_len: int, take_len: int) -> None:
+        while len(self.rec_ring) >= self.rec_ring.slots:
+            time.sleep(0.005)
+        self._push_rec(block, dry_len, take_len)
+
+    def _writer(self) -> None:
+        from foleyvae.audio.io import StreamWriter
+
+        assert self.record is not None and self.dry_path is not None
+        c, n, sr = self.engine.channels, self.engine.block_size, self.engine.sample_rate
+        buf = np.zeros((2 * c, n), np.float32)
+        try:
+            with StreamWriter(self.record, sr, c) as take_w, StreamWriter(self.dry_path, sr, c) as dry_w:
+                while True:
+                    if len(self.rec_ring):
+                        dry_len, take_len = (int(v) for v in self._rec_lens[self.rec_ring.r % self.rec_ring.slots])
+                        self.rec_ring.pop(buf)
+                        if dry_len:
+                            dry_w.write(buf[:c, :dry_len])
+                        if take_len:
+                            take_w.write(buf[c:, :take_len])
+                        continue
+                    if self._worker_done.is_set() and len(self.rec_ring) == 0:
+                        break
+                    self._rec_wake.wait(0.05)
+                    self._rec_wake.clear()
+                # pad/trim the take to the dry length (the flush can overshoot by less than a block)
+                missing = dry_w.frames - take_w.frames
+                if missing > 0:
+                    take_w.write(np.zeros((c, missing), np.float32))
+        except BaseException as e:  # pragma: no cover - surfaced by stop()
+            self._error = e
+
+    # ------------------------------------------------------------------------------------------ control
+    def start(self) -> None:
+        """Open the device stream and start the worker (and writer) threads."""
+        sd = import_sounddevice()
+        eng = self.engine
+        # warm up (first torch calls allocate and pick kernels: tens of ms), then start from a clean stream
+        warm = np.zeros((eng.channels, eng.block_size), np.float32)
+        for _ in range(max(4, self.warmup_blocks)):
+            eng.process(warm)
+        eng.reset()
+        eng.reset_stats()
+        # the callback needs the GIL within one period; Python's default switch interval (5 ms) is about a whole
+        # 256-sample period, so the worker thread could hold the callback past its deadline. Restored in stop().
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._switch_interval, self.switch_interval_s))
+        try:
+            self._stream = sd.Stream(
+                samplerate=eng.sample_rate,
+                blocksize=eng.block_size,
+                device=(self.input_device, self.output_device),
+                channels=eng.channels,
+                dtype="float32",
+                callback=self._callback,
+            )
+        except Exception as e:
+            raise FoleyError(f"cannot open the audio device: {str(e).splitlines()[0]} (see --list-devices)") from None
+        self._threads = [threading.Thread(target=self._worker, name="foleyvae-engine", daemon=True)]
+        if self.record is not None:
+            self._threads.append(threading.Thread(target=self._writer, name="foleyvae-writer", daemon=True))
+        for t in self._threads:
+            t.start()
+        self._stream.start()
+
+    def stop(self) -> LiveStats:
+        """Stop the stream, flush the recording, join the threads; returns the final stats."""
+        if self._stream is not None:
+            with contextlib.suppress(Exception):
+                self._stream.stop()
+            with contextlib.suppress(Exception):
+                self._stream.close()
+        self._stop.set()
+        self._wake.set()
+        for t in self._threads:
+            t.join(timeout=30.0)
+        if self._switch_interval is not None:
+            sys.setswitchinterval(self._switch_interval)
+            self._switch_interval = None
+        st = self.stats
+        st.in_overruns = self.in_ring.overruns
+        st.out_overruns = self.out_ring.overruns
+        # the output ring runs dry only if the worker fell behind; count it (the prefill covers the start)
+        st.out_underruns = self.out_ring.underruns
+        e = self.engine.stats
+        st.engine = {
+            "blocks": e.blocks,
+            "nan_blocks": e.nan_blocks,
+            "max_process_ms": 1000.0 * e.max_process_s,
+            "mean_process_ms": 1000.0 * e.mean_process_s,
+        }
+        if self._error is not None:
+            raise FoleyError(f"live session failed: {self._error}") from self._error
+        return st
+
+    def run(self, seconds: float | None = None, stop_event: threading.Event | None = None) -> LiveStats:
+        """start(), wait ``seconds`` (or until ``stop_event``), stop()."""
+        self.start()
+        try:
+            deadline = None if seconds is None else time.monotonic() + seconds
+            while deadline is None or time.monotonic() < deadline:
+                if stop_event is not None and stop_event.is_set():
+                    break
+                time.sleep(0.02)
+        finally:
+            stats = self.stop()
+        return stats

@@ -1,0 +1,36 @@
+"""Subprocess side of the JACK live test: a LiveSession on the default (JACK) devices with a 48 kHz toy model.
+
+Usage: python -m tests.live.run_session TAKE.wav STATS.json SECONDS BLOCK
+Prints READY once the stream runs (the test then connects its player to our input port).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import torch
+
+
+def main() -> int:
+    take, stats_path, seconds, block = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
+    torch.set_num_threads(1)
+    torch.set_flush_denormal(True)
+    from foleyvae.inference.engine import StreamingEngine
+    from foleyvae.live.audio_io import LiveSession
+    from tests.inference.toy import ToyStream
+
+    engine = StreamingEngine(ToyStream(sample_rate=48000), block)
+    session = LiveSession(engine, record=take, prefill_blocks=2)
+    session.start()
+    print("READY", flush=True)
+    time.sleep(seconds)
+    stats = session.stop()
+    with open(stats_path, "w") as f:
+        json.dump({"stats": stats.as_dict(), "latency": session.latency()}, f)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

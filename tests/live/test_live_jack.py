@@ -1,0 +1,181 @@
+"""Live audio against a real JACK server (dummy backend): a JACK client plays footsteps into our input port.
+
+Needs ``jackd`` (Debian jackd2), ``libportaudio2`` and the ``JACK-Client`` and ``sounddevice`` Python packages.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from foleyvae.inference.controls import Controls
+from foleyvae.live.audio_io import BlockRing, apply_command
+from tests.conftest import footstep
+
+pytestmark = pytest.mark.live
+
+# a 1024-frame period (21 ms) leaves headroom for a loaded 2-core CI machine; 256 also runs xrun-free when idle
+SR, BLOCK, SECONDS = 48000, 1024, 10.0
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def jack_server() -> Iterator[dict[str, str]]:
+    """A private JACK dummy server (48 kHz, 256 frames); yields the environment that selects it."""
+    if shutil.which("jackd") is None:
+        pytest.skip("jackd not installed (apt-get install jackd2)")
+    name = f"foleyvae-test-{os.getpid()}"
+    env = dict(os.environ, JACK_DEFAULT_SERVER=name, JACK_NO_AUDIO_RESERVATION="1", JACK_NO_START_SERVER="1")
+    proc = subprocess.Popen(
+        ["jackd", "-n", name, "--no-realtime", "-d", "dummy", "-r", str(SR), "-p", str(BLOCK)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 15.0
+        while True:
+            r = subprocess.run(["jack_lsp"], env=env, capture_output=True, text=True, timeout=10)
+            if r.returncode == 0 and "system:playback_1" in r.stdout:
+                break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                err = proc.stderr.read() if proc.stderr else ""
+                pytest.fail(f"jackd did not start: {err[-500:]}")
+            time.sleep(0.2)
+        yield env
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+def _footsteps(seconds: float) -> np.ndarray:
+    one = np.concatenate([footstep("wood", 0.35, sr=SR, seed=1), np.zeros(int(0.15 * SR), np.float32)])
+    return np.tile(one, int(seconds / 0.5) + 2).astype(np.float32)
+
+
+def test_live_session_on_jack_records_aligned_take(
+    jack_server: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    jack = pytest.importorskip("jack")
+    import soundfile as sf
+
+    for k, v in jack_server.items():
+        monkeypatch.setenv(k, v)
+    take, stats_path = tmp_path / "take.wav", tmp_path / "stats.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.live.run_session", str(take), str(stats_path), str(SECONDS), str(BLOCK)],
+        cwd=ROOT,
+        env=jack_server,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    signal = _footsteps(SECONDS + 5)
+    pos = [0]
+    player = jack.Client("foleyvae-player", no_start_server=True)
+    port = player.outports.register("out")
+
+    @player.set_process_callback
+    def process(frames: int) -> None:
+        buf = port.get_array()
+        i = pos[0] % (len(signal) - frames)
+        buf[:] = signal[i : i + frames]
+        pos[0] += frames
+
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.strip() == "READY", f"{line!r} {proc.stderr.read() if proc.stderr else ''}"
+        player.activate()
+        targets = [p for p in player.get_ports(is_audio=True, is_input=True) if not p.name.startswith("system:")]
+        assert targets, [p.name for p in player.get_ports()]
+        for t in targets:
+            player.connect(port, t)
+        out, err = proc.communicate(timeout=SECONDS + 60)
+        assert proc.returncode == 0, err[-2000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        player.deactivate()
+        player.close()
+
+    report = json.loads(stats_path.read_text())
+    stats = report["stats"]
+    assert stats["xruns"] == 0, stats
+    assert stats["engine"]["nan_blocks"] == 0
+    assert stats["engine"]["blocks"] * BLOCK >= 0.9 * SECONDS * SR
+    y, sr_take = sf.read(take, always_2d=True, dtype="float32")
+    dry, sr_dry = sf.read(tmp_path / "take.dry.wav", always_2d=True, dtype="float32")
+    assert sr_take == sr_dry == SR and y.shape == dry.shape and y.shape[0] >= 0.9 * SECONDS * SR
+    assert np.abs(dry).max() > 0.3  # the player's footsteps reached our input
+    assert np.sqrt(np.mean(y**2)) > 1e-3  # the take is not silent
+    # delay-compensated: the take equals the offline render (same engine, same blocks) of the dry input
+    from foleyvae.inference.render import render
+    from tests.inference.toy import ToyStream
+
+    ref = render(ToyStream(sample_rate=SR), np.ascontiguousarray(dry.T), BLOCK)
+    np.testing.assert_allclose(y.T, ref, atol=1e-4)
+    lat = report["latency"]
+    assert lat["latency_samples"] == ToyStream(sample_rate=SR).delay_samples
+    assert lat["round_trip_ms"] > lat["latency_ms"]
+
+
+def test_block_ring_counts_over_and_underruns() -> None:
+    r = BlockRing(2, 1, 4, prefill=1)
+    out = np.zeros((1, 4), np.float32)
+    assert r.pop(out) and not r.pop(out) and r.underruns == 1
+    assert r.push(np.ones((1, 4), np.float32)) and r.push(np.ones((1, 4), np.float32) * 2)
+    assert not r.push(np.ones((1, 4), np.float32)) and r.overruns == 1
+    assert r.pop(out) and out[0, 0] == 1.0 and r.pop(out) and out[0, 0] == 2.0
+
+
+def test_interactive_commands() -> None:
+    c = Controls(4)
+    assert apply_command(c, "b0=1.5") == "b0 = 1.5" and c.bias[0] == 1.5
+    assert apply_command(c, "s2=0.5") and c.scale[2] == 0.5
+    assert apply_command(c, "t=0.3") and c.temperature == 0.3
+    assert apply_command(c, "w=0.25") and c.dry_wet == 0.25
+    assert apply_command(c, "g=-6") and c.input_gain_db == -6.0
+    assert apply_command(c, "f=1") and c.freeze
+    assert apply_command(c, "b9=1").startswith("error:")
+    assert apply_command(c, "zz").startswith("cannot parse")
+    assert apply_command(c, "x=1").startswith("unknown command")
+    assert apply_command(c, "q") == "quit"
+    assert apply_command(c, "r") and c.bias[0] == 0.0 and not c.freeze
+
+
+def test_live_cli_lists_devices_and_records(jack_server: dict[str, str], tmp_path: Path) -> None:
+    import soundfile as sf
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "tests.live.run_cli", *args]
+        return subprocess.run(cmd, cwd=ROOT, env=jack_server, capture_output=True, text=True, timeout=60)
+
+    r = cli("live", "--list-devices")
+    assert r.returncode == 0 and "JACK" in r.stdout, r.stderr
+    take, stats = tmp_path / "take.wav", tmp_path / "stats.json"
+    args = ["live", "--model", "toy", "--block", str(BLOCK), "--seconds", "1.5", "--record", str(take)]
+    r = cli(*args, "--bias", "0=1.0", "--dry-wet", "0.8", "--stats-json", str(stats))
+    assert r.returncode == 0, r.stderr
+    assert "READY" in r.stdout and "xruns" in r.stderr
+    y, sr = sf.read(take)
+    assert sr == SR and len(y) >= SR and (tmp_path / "take.dry.wav").exists()
+    assert json.loads(stats.read_text())["latency"]["block_size"] == BLOCK
+    r = cli(*args)
+    assert r.returncode == 1 and "already exists" in r.stderr
+    r = cli("live")
+    assert r.returncode == 1 and "--model is required" in r.stderr
