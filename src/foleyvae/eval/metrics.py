@@ -102,18 +102,20 @@ def pearson(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) ->
     return float(np.dot(x, y)) / den if den > 1e-12 else math.nan
 
 
-def loudness_correlation(ref: np.ndarray, est: np.ndarray, sample_rate: int, floor_db: float = -70.0) -> float:
+def loudness_correlation(ref: np.ndarray, est: np.ndarray, sample_rate: int, range_db: float = 60.0) -> float:
     """Pearson correlation of the A-weighted loudness curves (``audio.features.loudness``, mono mixes).
 
-    Levels are clipped at ``floor_db`` so that the exact depth of digital silence (-120 dB vs a -90 dB noise
-    floor) does not dominate the correlation of the audible envelope.
+    Each curve is clipped at ``range_db`` below its own maximum, so that the exact depth of near-silence (-120 dB
+    digital silence vs a -90 dB noise floor) does not dominate the correlation of the audible envelope, and a
+    gain change leaves the value unchanged.
     """
     from foleyvae.audio.features import loudness
 
     r, e = _as_2d(ref).mean(axis=0), _as_2d(est).mean(axis=0)
     n = min(len(r), len(e))
-    lr = np.maximum(loudness(r[:n], sample_rate), floor_db)
-    le = np.maximum(loudness(e[:n], sample_rate), floor_db)
+    lr, le = loudness(r[:n], sample_rate), loudness(e[:n], sample_rate)
+    lr = np.maximum(lr, lr.max(initial=-120.0) - range_db)
+    le = np.maximum(le, le.max(initial=-120.0) - range_db)
     return pearson(lr, le)
 
 

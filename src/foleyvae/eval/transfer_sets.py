@@ -33,8 +33,8 @@ __all__ = [
 ]
 
 SENTENCES = (
-    "The door creaked open and footsteps crossed the wooden floor.",
-    "Put the glass down gently on the table.",
+    "The door creaked open and footsteps crossed the floor.",
+    "Put the glass down gently.",
     "Seven quick knocks, then silence.",
 )
 
