@@ -17,8 +17,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from foleyvae.inference.controls import Controls
-from foleyvae.live.audio_io import BlockRing, apply_command
 from tests.conftest import footstep
 
 pytestmark = pytest.mark.live
@@ -132,30 +130,6 @@ def test_live_session_on_jack_records_aligned_take(
     lat = report["latency"]
     assert lat["latency_samples"] == ToyStream(sample_rate=SR).delay_samples
     assert lat["round_trip_ms"] > lat["latency_ms"]
-
-
-def test_block_ring_counts_over_and_underruns() -> None:
-    r = BlockRing(2, 1, 4, prefill=1)
-    out = np.zeros((1, 4), np.float32)
-    assert r.pop(out) and not r.pop(out) and r.underruns == 1
-    assert r.push(np.ones((1, 4), np.float32)) and r.push(np.ones((1, 4), np.float32) * 2)
-    assert not r.push(np.ones((1, 4), np.float32)) and r.overruns == 1
-    assert r.pop(out) and out[0, 0] == 1.0 and r.pop(out) and out[0, 0] == 2.0
-
-
-def test_interactive_commands() -> None:
-    c = Controls(4)
-    assert apply_command(c, "b0=1.5") == "b0 = 1.5" and c.bias[0] == 1.5
-    assert apply_command(c, "s2=0.5") and c.scale[2] == 0.5
-    assert apply_command(c, "t=0.3") and c.temperature == 0.3
-    assert apply_command(c, "w=0.25") and c.dry_wet == 0.25
-    assert apply_command(c, "g=-6") and c.input_gain_db == -6.0
-    assert apply_command(c, "f=1") and c.freeze
-    assert apply_command(c, "b9=1").startswith("error:")
-    assert apply_command(c, "zz").startswith("cannot parse")
-    assert apply_command(c, "x=1").startswith("unknown command")
-    assert apply_command(c, "q") == "quit"
-    assert apply_command(c, "r") and c.bias[0] == 0.0 and not c.freeze
 
 
 def test_live_cli_lists_devices_and_records(jack_server: dict[str, str], tmp_path: Path) -> None:
