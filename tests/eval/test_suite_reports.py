@@ -109,4 +109,4 @@ def test_perfect_codec_scores_perfectly(tiny_dataset: Path) -> None:
     assert tr["fd_out"] == pytest.approx(tr["fd_in"], rel=1e-3)  # identity: no move toward the corpus
     pair = n["mixing"]["pairs"][0]
     assert pair["dist_to_a"][0] < 1e-3 and pair["dist_to_b"][-1] < 0.5  # b is onset-aligned onto a
-    assert pair["spearman_a"] > 0.5 and pair["spearman_b"] < -0.5
+    assert pair["spearman_a"] > 0.5 and pair["spearman_b"] < -0.5 and pair["range_a"] > 0.5

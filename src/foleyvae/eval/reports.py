@@ -166,23 +166,25 @@ def build_sections(numbers: dict[str, Any], images: dict[str, str] | None = None
     s.paragraphs.append(
         f"Pairs of held-out sounds with different labels are mixed in latent space at alpha = {alphas}. "
         "The embedding distance to A should grow with alpha (Spearman +1) and the distance to B shrink "
-        "(Spearman -1); 'monotone' = fraction of steps in the expected direction."
+        "(Spearman -1); 'monotone' = fraction of steps in the expected direction; 'range' = how far each "
+        "distance moves over the sweep (a flat sweep makes the rank statistics meaningless)."
     )
     if mx.get("note"):
         s.paragraphs.append(str(mx["note"]))
-    head = ["A -> B", "Spearman(d_A)", "Spearman(d_B)", "monotone A", "monotone B", "d_A sweep", "d_B sweep"]
+    head = ["A -> B", "Spearman(d_A)", "Spearman(d_B)", "monotone A", "monotone B", "range A / B"]
+    head += ["d_A sweep", "d_B sweep"]
     rows = []
     for r in mx["pairs"]:
         rows.append(
             [f"{r['a']} -> {r['b']}", _f(r["spearman_a"]), _f(r["spearman_b"]), _f(r["monotone_a"], 2)]
-            + [_f(r["monotone_b"], 2), " ".join(_f(v, 1) for v in r["dist_to_a"])]
-            + [" ".join(_f(v, 1) for v in r["dist_to_b"])]
+            + [_f(r["monotone_b"], 2), f"{_f(r['range_a'], 3)} / {_f(r['range_b'], 3)}"]
+            + [" ".join(_f(v, 2) for v in r["dist_to_a"]), " ".join(_f(v, 2) for v in r["dist_to_b"])]
         )
     sm = mx["summary"]
     if mx["pairs"]:
         rows.append(
             ["**mean**", _f(sm["spearman_a"]), _f(sm["spearman_b"]), _f(sm["monotone_a"], 2)]
-            + [_f(sm["monotone_b"], 2), "", ""]
+            + [_f(sm["monotone_b"], 2), f"{_f(sm['range_a'], 3)} / {_f(sm['range_b'], 3)}", "", ""]
         )
     s.tables.append((head, rows))
     s.images += [(images[n], n) for n in sorted(images) if n.startswith("mix_")]
@@ -292,7 +294,8 @@ def summary_lines(numbers: dict[str, Any]) -> list[str]:
     if mx["pairs"]:
         lines.append(
             f"mixing ({len(mx['pairs'])} pairs): Spearman d_A {_f(sm['spearman_a'])} (want +1), d_B "
-            f"{_f(sm['spearman_b'])} (want -1); monotone A {_f(sm['monotone_a'], 2)}, B {_f(sm['monotone_b'], 2)}"
+            f"{_f(sm['spearman_b'])} (want -1); monotone A {_f(sm['monotone_a'], 2)}, B {_f(sm['monotone_b'], 2)}; "
+            f"range A {_f(sm['range_a'], 3)}, B {_f(sm['range_b'], 3)}"
         )
     else:
         lines.append(f"mixing: {mx.get('note') or 'no pairs'}")

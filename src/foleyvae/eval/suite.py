@@ -309,6 +309,9 @@ def evaluate(
                 "spearman_b": M.spearman(alphas, d_b),
                 "monotone_a": M.monotone_fraction(d_a, increasing=True),
                 "monotone_b": M.monotone_fraction(d_b, increasing=False),
+                # how far the sweep moves at all: ranks of a flat sweep are noise (e.g. an untrained model)
+                "range_a": max(d_a) - min(d_a),
+                "range_b": max(d_b) - min(d_b),
             }
         )
         if n == 0:
@@ -317,7 +320,9 @@ def evaluate(
     mixing = {
         "alphas": alphas,
         "pairs": pair_rows,
-        "summary": M.aggregate(pair_rows, ("spearman_a", "spearman_b", "monotone_a", "monotone_b")),
+        "summary": M.aggregate(
+            pair_rows, ("spearman_a", "spearman_b", "monotone_a", "monotone_b", "range_a", "range_b")
+        ),
         "note": "" if pairs else "fewer than two labels among the held-out examples: no mixing pairs",
     }
 
