@@ -271,3 +271,49 @@ def test_freeze_holds_the_latent() -> None:
     spread_live = np.ptp(np.array(live[5:]), axis=0).max()
     spread_frozen = np.ptp(np.array(frozen[100:]), axis=0).max()  # smoothing settled (25 ms)
     assert spread_live > 1e-4 and spread_frozen < 0.01 * spread_live
+
+
+class _NullStream:
+    """A StreamModel that allocates nothing per call (returns preallocated tensors): isolates the engine's own
+    allocations for tracemalloc (which sees numpy's buffers)."""
+
+    name, sample_rate, channels, hop_length, latent_size, delay_samples = "null", 44100, 1, 16, 4, 40
+    metadata: dict[str, object] = {}
+
+    def __init__(self, block: int) -> None:
+        self.z = torch.randn(1, 4, block // 16)
+        self.y = torch.randn(1, 1, block) * 0.5
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.z[..., : x.shape[-1] // 16]
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.y[..., : z.shape[-1] * 16]
+
+    def reset(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("block", [4096, 4000])
+def test_hot_path_allocates_no_audio_buffers(block: int) -> None:
+    """Peak traced memory (numpy buffers are traced) over 10 blocks stays far below one block of float32."""
+    import tracemalloc
+
+    eng = StreamingEngine(_NullStream(block), block)  # type: ignore[arg-type]
+    eng.controls.set_temperature(0.1)
+    eng.controls.set_bias(0, 1.0)
+    eng.controls.set_dry_wet(0.7)
+    eng.controls.set_limiter(True, 0.05)  # the soft clipper works on every block
+    x = (np.random.default_rng(0).standard_normal((1, block)) * 0.5).astype(np.float32)
+    for _ in range(3):
+        eng.process(x)
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        for _ in range(10):
+            eng.process(x)
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert peak < block, peak  # bytes: a block-sized float32 temporary would be 4 * block
+    assert eng.stats.nan_blocks == 0

@@ -156,33 +156,42 @@ class _Path:
         self.latency = self.fifo + self.delay
         frames = self.chunk // hop
         self.frames = frames
+        # numpy buffers with torch views of the same memory: the latent math runs as torch ops with out=/in-place
+        # (numpy's broadcasting ufuncs allocate iterator buffers; torch's TensorIterator does not)
         self.x = np.zeros((1, c, self.chunk), np.float32)
         self.x_t = torch.from_numpy(self.x)
         self.z = np.zeros((k, frames), np.float32)
-        self.z_t = torch.from_numpy(self.z).unsqueeze(0)
-        self.tmp = np.zeros((k, frames), np.float32)
-        self.noise = np.zeros((k, frames), np.float32)
-        self.held = np.zeros(k, np.float32)
+        self.zt = torch.from_numpy(self.z)
+        self.z_t = self.zt.unsqueeze(0)
+        self.tmp_t = torch.zeros(k, frames)
+        self.noise_t = torch.zeros(k, frames)
+        self.gen = torch.Generator().manual_seed(int(np.random.SeedSequence().generate_state(1)[0]))
+        self.held_t = torch.zeros(k)
         self.latent_mean = np.zeros(k, np.float32)
-        self.lat_traj = np.zeros((3, k, frames), np.float32)  # bias, scale, amount*centroid per frame
-        self.sc_traj = np.zeros((2, frames), np.float32)  # freeze, towards amount per frame
-        self.lat_state = np.zeros((3, k), np.float32)
-        self.sc_state = np.zeros(2, np.float32)
-        self.lat_diff = np.zeros((3, k), np.float32)
+        self.latent_mean_t = torch.from_numpy(self.latent_mean)
+        self.lat_traj_t = torch.zeros(3, k, frames)  # bias, scale, amount*centroid per frame
+        self.sc_traj_t = torch.zeros(2, frames)  # freeze, towards amount per frame
+        self.lat_state_t = torch.zeros(3, k)
+        self.sc_state_t = torch.zeros(2)
+        self.lat_diff_t = torch.zeros(3, k)
+        self.sc_diff_t = torch.zeros(2)
+        self.lat_tgt = np.zeros((3, k), np.float32)  # this block's targets (copied in: no per-call tensor objects)
+        self.lat_tgt_t = torch.from_numpy(self.lat_tgt)
+        self.sc_tgt = np.zeros(2, np.float32)
+        self.sc_tgt_t = torch.from_numpy(self.sc_tgt)
         self.own_target = np.zeros((3, k), np.float32)  # neutral targets + common dims, during a swap crossfade
         self.own_target[1] = 1.0
-        self.sc_diff = np.zeros(2, np.float32)
         tau = max(smoothing_ms, 1e-6) / 1000.0 * float(model.sample_rate) / hop  # in frames
         keep = math.exp(-1.0 / tau)
-        self.decay = (keep ** np.arange(1, frames + 1)).astype(np.float32)  # [F]: (1 - alpha)^(f+1)
+        self.decay_t = torch.from_numpy((keep ** np.arange(1, frames + 1)).astype(np.float32))  # [F]: keep^(f+1)
         self.wet = np.zeros((c, n), np.float32)
         self.dry = np.zeros((c, n), np.float32)
         self.y = np.zeros((c, self.chunk), np.float32)
         self.dry_line = _Ring(c, self.latency + n, prefill=self.latency)
         self.in_ring = None if self.direct else _Ring(c, n + self.chunk)
         self.out_ring = None if self.direct else _Ring(c, self.fifo + 2 * (n + self.chunk), prefill=self.fifo)
+        self.y_t = torch.from_numpy(self.y)
         self.primed = False
-        self.rng = np.random.default_rng()
 
     def reset(self) -> None:
         self.model.reset()
@@ -194,44 +203,47 @@ class _Path:
 
     def _chunk(self, lat_target: np.ndarray, sc_target: np.ndarray, temperature: float) -> bool:
         """Run self.x through the model into self.y. Returns False when the model produced NaN/inf."""
-        zr = self.model.encode(self.x_t)[0].numpy()  # [k, F]
+        np.copyto(self.lat_tgt, lat_target)
+        np.copyto(self.sc_tgt, sc_target)
+        lat_t, sc_t = self.lat_tgt_t, self.sc_tgt_t
+        zr = self.model.encode(self.x_t)[0]  # [k, F]
         if not self.primed:  # start at the targets instead of ramping from neutral
-            np.copyto(self.lat_state, lat_target)
-            np.copyto(self.sc_state, sc_target)
-            np.copyto(self.held, zr[:, 0])
+            self.lat_state_t.copy_(lat_t)
+            self.sc_state_t.copy_(sc_t)
+            self.held_t.copy_(zr[:, 0])
             self.primed = True
         # one-pole per frame toward the block's target: s_f = t + (s_0 - t) * keep^(f+1)
-        np.subtract(self.lat_state, lat_target, out=self.lat_diff)
-        np.multiply(self.lat_diff[:, :, None], self.decay, out=self.lat_traj)
-        self.lat_traj += lat_target[:, :, None]
-        np.subtract(self.sc_state, sc_target, out=self.sc_diff)
-        np.multiply(self.sc_diff[:, None], self.decay, out=self.sc_traj)
-        self.sc_traj += sc_target[:, None]
-        np.copyto(self.lat_state, self.lat_traj[:, :, -1])
-        np.copyto(self.sc_state, self.sc_traj[:, -1])
-        z, tmp = self.z, self.tmp
+        lat_traj, sc_traj = self.lat_traj_t, self.sc_traj_t
+        torch.sub(self.lat_state_t, lat_t, out=self.lat_diff_t)
+        torch.mul(self.lat_diff_t.unsqueeze(2), self.decay_t, out=lat_traj)
+        lat_traj.add_(lat_t.unsqueeze(2))
+        torch.sub(self.sc_state_t, sc_t, out=self.sc_diff_t)
+        torch.mul(self.sc_diff_t.unsqueeze(1), self.decay_t, out=sc_traj)
+        sc_traj.add_(sc_t.unsqueeze(1))
+        self.lat_state_t.copy_(lat_traj[:, :, -1])
+        self.sc_state_t.copy_(sc_traj[:, -1])
+        z, tmp = self.zt, self.tmp_t
         # freeze/hold: z = z + f * (held - z)
-        np.subtract(self.held[:, None], zr, out=tmp)
-        tmp *= self.sc_traj[0]
-        np.add(zr, tmp, out=z)
+        torch.sub(self.held_t.unsqueeze(1), zr, out=tmp)
+        tmp.mul_(sc_traj[0])
+        torch.add(zr, tmp, out=z)
         if sc_target[0] == 0.0:  # not freezing: the hold point follows the live latent
-            np.copyto(self.held, zr[:, -1])
+            self.held_t.copy_(zr[:, -1])
         # towards: z = z * (1 - a) + a * centroid
-        np.multiply(z, self.sc_traj[1], out=tmp)
-        z -= tmp
-        z += self.lat_traj[2]
+        torch.mul(z, sc_traj[1], out=tmp)
+        z.sub_(tmp)
+        z.add_(lat_traj[2])
         # scale and bias (PCA order)
-        z *= self.lat_traj[1]
-        z += self.lat_traj[0]
+        z.mul_(lat_traj[1])
+        z.add_(lat_traj[0])
         if temperature > 0.0:
-            self.rng.standard_normal(out=self.noise, dtype=np.float32)
-            self.noise *= temperature
-            z += self.noise
-        z.mean(axis=1, out=self.latent_mean)
-        y = self.model.decode(self.z_t)[0].numpy()
-        if not math.isfinite(float(y.sum())) or not math.isfinite(float(self.latent_mean.sum())):
+            torch.randn(self.noise_t.shape, generator=self.gen, out=self.noise_t)
+            z.add_(self.noise_t, alpha=temperature)
+        torch.mean(z, dim=1, out=self.latent_mean_t)
+        y = self.model.decode(self.z_t)[0]
+        self.y_t.copy_(y)
+        if not math.isfinite(float(np.sum(self.y))) or not math.isfinite(float(np.sum(self.latent_mean))):
             return False
-        np.copyto(self.y, y)
         return True
 
     def process(
@@ -383,7 +395,7 @@ class StreamingEngine:
         gain_t, mix_t, thr = float(sc[3]), float(sc[4]), float(sc[5])
         sc_target = self._sc_target_view(sc)
 
-        bad_in = not math.isfinite(float(np.sum(block, dtype=np.float64)))
+        bad_in = not math.isfinite(float(np.sum(block)))
         src = self._zeros if bad_in else block
         # input gain: linear ramp from the last block's gain to the target
         g0 = gain_t if self._gain_state < 0 else self._gain_state
@@ -419,7 +431,7 @@ class StreamingEngine:
             self._limit(out, thr)
         if not ok:
             self._path.reset()  # a NaN inside the model's state would poison every later block
-        if bad_in or not ok or not math.isfinite(float(np.sum(out, dtype=np.float64))):
+        if bad_in or not ok or not math.isfinite(float(np.sum(out))):
             out[:] = 0.0
             self.stats.nan_blocks += 1
         elif calls:
