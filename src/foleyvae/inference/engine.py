@@ -242,9 +242,7 @@ class _Path:
         torch.mean(z, dim=1, out=self.latent_mean_t)
         y = self.model.decode(self.z_t)[0]
         self.y_t.copy_(y)
-        if not math.isfinite(float(np.sum(self.y))) or not math.isfinite(float(np.sum(self.latent_mean))):
-            return False
-        return True
+        return math.isfinite(float(np.sum(self.y))) and math.isfinite(float(np.sum(self.latent_mean)))
 
     def process(
         self, x: np.ndarray, dry: np.ndarray, lat_target: np.ndarray, sc_target: np.ndarray, temperature: float
