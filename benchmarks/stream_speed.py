@@ -172,6 +172,7 @@ def main() -> int:
     print("-" * len(head))
     rows: list[dict[str, Any]] = []
     infos: list[dict[str, Any]] = []
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.presets:
             r, info = bench_preset(name, args.quick, Path(tmp))
@@ -193,6 +194,8 @@ def main() -> int:
             "machine": platform.machine(),
             "processor": platform.processor() or platform.machine(),
             "cpu_count": os.cpu_count(),
+            # p99 is only meaningful on an idle machine: the 1-minute load average before/after the run
+            "load_average_1min": [load_before, os.getloadavg()[0]],
             "weights": "random (build_model(preset), seed 0)",
             "targets": {"latency_ms_at_256": TARGET_LATENCY_MS, "p99_fraction_of_block": TARGET_P99_FRACTION},
             "notes": "per block: forward = decode(encode(block)) in streaming mode; latency = block + delay_samples "

@@ -46,3 +46,12 @@ def test_loader_runs_rave_export(rave_files: dict[str, Path], variant: str) -> N
             y = m.decode(z)
             assert y.shape == (batch, 1, 4096) and bool(torch.isfinite(y).all())
     assert m.metadata["delay_known"] is False
+
+
+def test_native_host_runs_rave_export(rave_files: dict[str, Path]) -> None:
+    """The same C++ nn~-style host that checks our exports accepts RAVE's (sanity check of the host itself)."""
+    from tests.native.test_native_host import _build_host
+
+    host = _build_host()
+    res = subprocess.run([str(host), str(rave_files["streaming"]), "2048"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0 and "PASSED: 0 failure(s)" in res.stdout, res.stdout + res.stderr

@@ -57,13 +57,15 @@ class TorchScriptStreamModel:
     RAVE files do not record their latency: ``delay_samples`` is 0 there and ``metadata["delay_known"]`` is False.
     """
 
-    def __init__(self, data: bytes, name: str, kind: str, metadata: dict[str, Any], source: str) -> None:
+    def __init__(
+        self, data: bytes, name: str, kind: str, metadata: dict[str, Any], source: str, module: Any = None
+    ) -> None:
         self._data = data
         self.kind = kind
         self.name = name
         self.source = source
         self.metadata = metadata
-        self.module: Any = self._load()
+        self.module: Any = module if module is not None else self._load()
         enc = [int(v) for v in self.module.encode_params.tolist()]
         dec = [int(v) for v in self.module.decode_params.tolist()]
         self.channels = enc[0]
@@ -173,8 +175,7 @@ def load_file(path: str | Path, name: str | None = None, card: dict[str, Any] | 
     else:
         meta = {"format": "rave", "source": str(path)}
     meta.update(card or {})
-    del module  # TorchScriptStreamModel loads its own instance from the same bytes
-    return TorchScriptStreamModel(data, name or meta.get("name") or path.stem, kind, meta, str(path))
+    return TorchScriptStreamModel(data, name or meta.get("name") or path.stem, kind, meta, str(path), module)
 
 
 def _load_run(run_dir: Path) -> StreamModel:
