@@ -14,6 +14,8 @@ PORT ?= 8000
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP_INSTALL) -e ".[all]"
+	@# aisfx (sound-effect embeddings for evaluation) pins old numpy/librosa; we use only its bundled CNN
+	$(PIP) install --disable-pip-version-check -q --no-deps aisfx
 	@rm -f $(VENV)/.installed-*; touch $(STAMP)
 
 venv: $(STAMP)
