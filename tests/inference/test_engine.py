@@ -317,3 +317,17 @@ def test_hot_path_allocates_no_audio_buffers(block: int) -> None:
         tracemalloc.stop()
     assert peak < block, peak  # bytes: a block-sized float32 temporary would be 4 * block
     assert eng.stats.nan_blocks == 0
+
+
+def test_towards_then_clear_returns_to_plain_output() -> None:
+    block = 64
+    x = _signal(block * 200)
+    m = ToyStream()
+    c = _neutral(m.latent_size)
+    eng = StreamingEngine(m, block, c)
+    c.towards([3.0, -3.0, 3.0, -3.0], 1.0)
+    _run(eng, x[:, : 50 * block])
+    c.clear_towards()
+    y = _run(eng, x[:, 50 * block :])
+    ref = _run(StreamingEngine(ToyStream(), block, _neutral(m.latent_size)), x)[:, 50 * block :]
+    np.testing.assert_allclose(y[:, -20 * block :], ref[:, -20 * block :], atol=1e-4)  # after the smoothing

@@ -131,6 +131,10 @@ class Controls:
         self.centroid[c.size :] = 0.0
         self.towards_amount = amt
 
+    def clear_towards(self) -> None:
+        """Stop steering toward a centroid (smoothed by the engine like any change)."""
+        self.towards_amount = 0.0
+
     def clear(self) -> None:
         """Neutral latent controls (bias 0, scale 1, no noise, no freeze, no steering); gain/mix/limiter kept."""
         self.bias[:] = 0.0
