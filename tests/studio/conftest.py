@@ -43,7 +43,11 @@ def studio_cfg(tmp_path: Path, demo_factory: Any) -> Any:
 
 @pytest.fixture
 def client(studio_cfg: Any) -> Iterator[Any]:
-    from fastapi.testclient import TestClient
+    import warnings
+
+    with warnings.catch_warnings():  # starlette's note about httpx2: not ours to fix
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
 
     from foleyvae.studio.app import Studio, create_app
 

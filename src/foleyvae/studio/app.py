@@ -61,7 +61,7 @@ from foleyvae.studio.session import (
     mux_take,
 )
 
-__all__ = ["StudioConfig", "Studio", "create_app", "STATIC_DIR"]
+__all__ = ["StudioConfig", "Studio", "create_app", "serve_in_thread", "STATIC_DIR"]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 MAX_RENDER_SECONDS = 600.0
@@ -99,6 +99,7 @@ class Studio:
         self._lock = threading.Lock()
         self._render_lock = threading.Lock()
         self.live_owner: Any = None
+        self.live: LiveSession | None = None  # the live page's session (inspection by tests and benchmarks)
 
     def open_model(self, model_id: str) -> dict[str, Any]:
         entry = self.catalog.get(model_id)
@@ -474,6 +475,7 @@ def create_app(cfg: StudioConfig, studio: Studio | None = None) -> FastAPI:
                             if take:
                                 await send({"type": "take", "take": take})
                             live = LiveSession(st.model, live.block_size, st.folder, st.entry.id if st.entry else None)
+                            st.live = live
                             version = st.model_version
                             await send({"type": "model", "model": st.card(), "latency_ms": _latency(live)})
                             continue
@@ -502,6 +504,7 @@ def create_app(cfg: StudioConfig, studio: Studio | None = None) -> FastAPI:
                             await asyncio.to_thread(live.finish_take)
                         previous = dict(live.state) if live is not None else {}
                         live = LiveSession(model, block, st.folder, st.entry.id if st.entry else None)
+                        st.live = live
                         version = st.model_version
                         if previous:
                             with contextlib.suppress(FoleyError):
@@ -567,3 +570,34 @@ class _Http(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+@contextlib.contextmanager
+def serve_in_thread(cfg: StudioConfig, studio: Studio | None = None) -> Any:
+    """Run the studio with uvicorn in a background thread on a free port (tests, benchmarks).
+
+    Yields the page URL (token included); the server stops when the block exits.
+    """
+    import socket
+
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind((cfg.host, 0))
+        port = s.getsockname()[1]
+    app = create_app(cfg, studio)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=cfg.host, port=port, log_level="warning", ws_max_size=MAX_WS_MESSAGE, lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20.0
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the studio server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://{cfg.host}:{port}/?token={cfg.token}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10.0)

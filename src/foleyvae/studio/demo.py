@@ -11,8 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from torch import Tensor
 
 from foleyvae.inference.protocol import StreamModel
+from foleyvae.models.base import AutoEncoder, EncoderOutput
 
 __all__ = ["demo_model", "synth_footstep", "synth_taps", "MATERIALS"]
 
@@ -77,7 +79,8 @@ def demo_model(seed: int = 0, name: str = "demo (untrained, random weights)") ->
     from foleyvae.models.builders import build_model
 
     torch.manual_seed(seed)
-    model = build_model(preset("tiny")).eval()
+    inner = build_model(preset("tiny")).eval()
+    model = _LoudLatent(inner)
     sr = int(model.sample_rate)
     hop = int(model.hop_length)
     n = (int(0.3 * sr) // hop) * hop
@@ -88,7 +91,10 @@ def demo_model(seed: int = 0, name: str = "demo (untrained, random weights)") ->
             labels.append(mat)
     with torch.no_grad():
         x = torch.from_numpy(np.stack(clips))[:, None, :].repeat(1, model.channels, 1)
-        means = model.encode(x, sample=False).mean.numpy()
+        means = inner.encode(x, sample=False).mean.numpy()
+    # random weights give posterior means ~1e-3: rescale so the latent (and the sliders) span the decoder's range
+    model.gain = float(1.0 / (means.std() + 1e-9))
+    means = means * model.gain
     space = fit_latent_space(means, labels)
     metadata = {
         "centroids": space.centroids,
@@ -100,6 +106,25 @@ def demo_model(seed: int = 0, name: str = "demo (untrained, random weights)") ->
         "version": "demo",
     }
     return EagerStreamModel(model, space, name=name, metadata=metadata)
+
+
+class _LoudLatent(AutoEncoder):
+    """Random weights, made audible: encoder means times ``gain`` (unit std), decoder input times 30 (so the
+    latent controls move the sound instead of disappearing under the noise synth)."""
+
+    def __init__(self, inner: AutoEncoder) -> None:
+        super().__init__()
+        self.inner = inner
+        self.gain = 1.0
+        for name in ("sample_rate", "channels", "latent_size", "hop_length", "delay_samples"):
+            setattr(self, name, getattr(inner, name))
+
+    def encode(self, x: Tensor, sample: bool = True) -> EncoderOutput:
+        out = self.inner.encode(x, sample=False)
+        return EncoderOutput(z=out.mean * self.gain, mean=out.mean * self.gain, std=out.std, kl=out.kl)
+
+    def decode(self, z: Tensor) -> Tensor:
+        return self.inner.decode(z * 30.0)
 
 
 def make_samples(folder: Path, sample_rate: int = 44100) -> list[Path]:
