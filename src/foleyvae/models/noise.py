@@ -8,8 +8,6 @@ Noise source: random in training; in eval mode a fixed noise table read with a r
 exported model is deterministic and its streamed output equals its offline output sample for sample.
 """
 
-from __future__ import annotations
-
 import math
 
 import torch
@@ -43,6 +41,9 @@ class NoiseSynth(Streamable):
         taps = 2 * (noise_bands - 1)
         self.register_buffer("window", torch.hann_window(taps, periodic=False), persistent=False)
         self.position: int = 0
+        self.table_length: int = _TABLE_LENGTH
+        # FFT size for the frame-local linear convolution (noise frame + FIR taps - 1), fixed at build time
+        self.n_fft: int = 1 << int(math.ceil(math.log2(frame + taps - 1)))
 
     def reset_state(self) -> None:
         self.position = 0
@@ -50,10 +51,10 @@ class NoiseSynth(Streamable):
     def _noise(self, b: int, t: int, like: Tensor) -> Tensor:
         if self.training:
             return torch.rand(b, self.n_out, t, dtype=like.dtype, device=like.device) * 2 - 1
-        start = self.position % _TABLE_LENGTH
-        idx = (torch.arange(t, device=like.device) + start) % _TABLE_LENGTH
+        start = self.position % self.table_length
+        idx = (torch.arange(t, device=like.device) + start) % self.table_length
         if self.is_streaming:
-            self.position = (start + t) % _TABLE_LENGTH
+            self.position = (start + t) % self.table_length
         return self.table.to(like.dtype).index_select(1, idx).unsqueeze(0).expand(b, -1, -1)
 
     def forward(self, hidden: Tensor) -> Tensor:
@@ -66,7 +67,7 @@ class NoiseSynth(Streamable):
         ir = torch.roll(ir, ir.shape[-1] // 2, dims=-1) * self.window  # centre, window
         taps = ir.shape[-1]
         noise = self._noise(b, t, hidden).reshape(b, self.n_out, n_frames, self.frame)
-        n_fft = 1 << int(math.ceil(math.log2(self.frame + taps - 1)))
+        n_fft = self.n_fft
         spec = torch.fft.rfft(noise.to(torch.float32), n_fft) * torch.fft.rfft(ir.to(torch.float32), n_fft)
         out = torch.fft.irfft(spec, n_fft)[..., taps // 2 : taps // 2 + self.frame]
         return out.to(hidden.dtype).reshape(b, self.n_out, t)

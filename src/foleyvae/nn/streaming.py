@@ -18,8 +18,6 @@ No process-wide flag: the mode is an attribute of each module, set by :func:`set
 All modules are TorchScript-scriptable (the cache is a buffer re-allocated when the batch size changes).
 """
 
-from __future__ import annotations
-
 import contextlib
 from collections.abc import Iterator
 
