@@ -1,0 +1,179 @@
+"""End to end in headless Chromium (Playwright, system /usr/bin/chromium): the page loads a model, plays a sample
+through the server, a slider changes the sound, the fake microphone streams, and a take is recorded and
+downloaded. Screenshots go to tests/artifacts/ (ignored by git)."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("FOLEYVAE_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+TOKEN = "browser-test-token-abcdef0123456789"
+
+
+def chromium_args(fake_audio: Path) -> list[str]:
+    """The launch flags every browser test and the latency benchmark use (no network, fake media devices)."""
+    return [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={fake_audio}",
+        "--autoplay-policy=no-user-gesture-required",
+    ]
+
+
+@pytest.fixture(scope="module")
+def fake_mic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2 s, 44.1 kHz, 16-bit WAV of taps for Chromium's fake microphone (it loops the file)."""
+    from foleyvae.studio.demo import synth_taps
+
+    p = tmp_path_factory.mktemp("mic") / "mic.wav"
+    sf.write(str(p), synth_taps(n_taps=10, dur=2.0), 44100, subtype="PCM_16")
+    return p
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
+    from foleyvae.studio.app import Studio, StudioConfig, serve_in_thread
+    from foleyvae.studio.demo import demo_model
+    from foleyvae.studio.session import ModelEntry
+
+    root = tmp_path_factory.mktemp("studio")
+    entry = ModelEntry("demo", "demo (untrained)", "demo", "random weights", demo_model)
+    cfg = StudioConfig(
+        token=TOKEN, session_dir=root / "session", extra_models=[entry], default_model="demo", default_block_size=512
+    )
+    studio = Studio(cfg)
+    studio.open_default()
+    with serve_in_thread(cfg, studio) as url:
+        yield url, studio
+
+
+@pytest.fixture(scope="module")
+def page(server: tuple[str, Any], fake_mic: Path) -> Iterator[Any]:
+    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
+        pytest.skip(f"chromium not installed ({CHROMIUM}); apt-get install chromium")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    url, _ = server
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=chromium_args(fake_mic))
+        # bypass_csp: Playwright's wait_for_function evaluates strings, which the page's CSP forbids
+        context = browser.new_context(viewport={"width": 1400, "height": 950}, bypass_csp=True, accept_downloads=True)
+        pg = context.new_page()
+        errors: list[str] = []
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.goto(url)
+        pg.wait_for_function("window.studio && window.studio.model && window.studio.model.latent_size > 0")
+        pg.errors = errors
+        yield pg
+        context.close()
+        browser.close()
+    assert not errors, errors
+
+
+def set_range(page: Any, selector: str, value: float) -> None:
+    page.eval_on_selector(
+        selector, "(el, v) => { el.value = v; el.dispatchEvent(new Event('input', {bubbles: true})); }", value
+    )
+
+
+def wait_blocks(page: Any, more: int, timeout_ms: int = 15000) -> None:
+    n = page.evaluate("window.studio.blocksBack")
+    page.wait_for_function(f"window.studio.blocksBack >= {n + more}", timeout=timeout_ms)
+
+
+def test_page_loads_model_and_plays_a_sample(page: Any, server: tuple[str, Any]) -> None:
+    assert page.title() == "Foley-VAE Studio"
+    assert page.locator("#card").inner_text().count("44100 Hz") == 1
+    assert page.locator("#dims .dim").count() == 4
+    assert page.locator("#materials button").count() == 4
+    page.select_option("#sample-select", "lib-footsteps_wood")
+    page.click("#play-sample")
+    wait_blocks(page, 40)
+    page.wait_for_timeout(300)
+    s = page.evaluate("window.studio")
+    assert s["connected"] and s["running"] == "sample"
+    assert s["stats"]["in_rms"] > 0 and s["stats"]["out_rms"] > 0
+    assert s["meters"]["out"] > 1e-4  # audio came back and is playing through the worklet
+    assert len(s["rtts"]) > 0
+    page.screenshot(path=str(ARTIFACTS / "studio_main.png"), full_page=True)
+
+
+def test_slider_changes_the_output(page: Any, server: tuple[str, Any]) -> None:
+    _, studio = server
+    if page.evaluate("window.studio.running") != "sample":
+        page.click("#play-sample")
+        wait_blocks(page, 10)
+
+    def render() -> np.ndarray:
+        n = len(studio.folder.takes())
+        page.click("#render")
+        page.wait_for_function(f"document.querySelectorAll('#takes li').length >= {n + 1}", timeout=15000)
+        take = studio.folder.takes()[-1]
+        return sf.read(str(studio.folder.take_file(take["id"], "wet")), dtype="float32")[0]
+
+    before = render()
+    for d in range(4):
+        set_range(page, f'#dims input.bias[data-dim="{d}"]', 3.0)
+    wait_blocks(page, 10)
+    live = studio.live
+    assert live is not None and live.state["bias"][:4] == [3.0, 3.0, 3.0, 3.0]  # applied while playing
+    assert live.engine.controls.bias[0] == pytest.approx(3.0 * live.std[0])
+    after = render()
+    assert before.shape == after.shape
+    assert float(np.sqrt(np.mean((before - after) ** 2))) > 1e-3
+    page.click("#reset-controls")
+
+
+def test_fake_microphone_streams_non_silent_audio(page: Any) -> None:
+    page.click("#mic")
+    page.wait_for_function("window.studio.running === 'mic'")
+    wait_blocks(page, 40)
+    rms = page.evaluate("window.studio.outRms.slice(-30).map(x => x.in)")
+    out = page.evaluate("window.studio.outRms.slice(-30).map(x => x.rms)")
+    assert max(rms) > 1e-3, "the fake microphone delivered silence"
+    assert max(out) > 1e-3 and page.evaluate("window.studio.meters.out") > 1e-4
+
+
+def test_record_and_download_a_take(page: Any, server: tuple[str, Any], tmp_path: Path) -> None:
+    if page.evaluate("window.studio.running") != "mic":
+        page.click("#mic")
+        wait_blocks(page, 5)
+    n = page.locator("#takes li").count()
+    page.click("#record")
+    wait_blocks(page, 60)
+    page.click("#record")
+    page.wait_for_function(f"document.querySelectorAll('#takes li').length > {n}", timeout=10000)
+    page.screenshot(path=str(ARTIFACTS / "studio_take.png"), full_page=True)
+    take = page.evaluate("window.studio.lastTake")
+    assert take["kind"] == "take" and take["source"] == "mic" and take["duration"] > 0.5
+    with page.expect_download() as dl:
+        page.locator("#takes li").first.locator("a.dl-wet").click()
+    path = tmp_path / "take.wav"
+    dl.value.save_as(str(path))
+    wet, sr = sf.read(str(path), dtype="float32")
+    assert sr == 44100 and wet.shape[0] > 0.5 * sr and np.sqrt(np.mean(wet**2)) > 1e-3
+    with page.expect_download() as dl2:
+        page.locator("#takes li").first.locator("a.dl-dry").click()
+    dry, _ = sf.read(io.BytesIO(Path(dl2.value.path()).read_bytes()), dtype="float32")
+    assert dry.shape == wet.shape and np.sqrt(np.mean(dry**2)) > 1e-3  # the fake mic's taps
+    page.click("#stop")
+    time.sleep(0.1)
