@@ -272,3 +272,55 @@ def test_live_stream_controls_record_and_malformed_messages(client: Any, studio_
     dry, _ = sf.read(io.BytesIO(client.get(f"/api/takes/{take['id']}/dry.wav").content), dtype="float32")
     assert dry.shape == (12 * bs,)
     assert Path(studio_cfg.session_dir / "takes" / take["id"] / "wet.wav").is_file()
+
+
+def test_exported_model_in_runs_opens_renders_and_streams(client: Any, studio_cfg: Any) -> None:
+    import torch
+
+    from foleyvae.config import preset
+    from foleyvae.export.torchscript import export_model
+    from foleyvae.models.builders import build_model
+    from foleyvae.studio.session import FRAME_HEADER
+
+    torch.manual_seed(0)
+    cfg = preset("tiny")
+    export_model(build_model(cfg), cfg, None, studio_cfg.runs_dir / "r1" / "model.ts", check=False)
+    entry = next(m for m in client.get("/api/models").json() if m["name"] == "r1/model.ts")
+    card = client.post("/api/model", json={"id": entry["id"]}).json()
+    assert card["id"] == entry["id"] and card["hop_length"] == 16 and card["latent_size"] == 4
+    r = client.post("/api/render", json={"sample": "lib-speech_en", "controls": {"scale": [0.5]}, "block_size": 512})
+    assert r.status_code == 200, r.text
+    with client.websocket_connect(f"/ws?token={TOKEN}") as ws:
+        ws.send_text(json.dumps({"type": "start", "block_size": 128}))
+        assert json.loads(ws.receive_text())["model"]["id"] == entry["id"]
+        for i in range(4):
+            ws.send_bytes(FRAME_HEADER.pack(i, 0, 0.0) + np.full(128, 0.1, np.float32).tobytes())
+        audio, _ = _frames(ws, 4)
+    assert all(len(a) == FRAME_HEADER.size + 4 * 128 for a in audio)
+
+
+@pytest.mark.skipif(__import__("shutil").which("ffmpeg") is None, reason="ffmpeg not installed")
+def test_mux_take_onto_a_video(client: Any, tmp_path: Path) -> None:
+    import subprocess
+
+    video = tmp_path / "clip.mp4"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=duration=2:size=160x120:rate=10",
+         "-pix_fmt", "yuv420p", str(video)],
+        check=True, timeout=60,
+    )  # fmt: skip
+    take = client.post("/api/render", json={"sample": "lib-taps", "controls": {}, "block_size": 256}).json()
+    r = client.post(
+        f"/api/takes/{take['id']}/mux?name=clip.mp4", content=video.read_bytes(), headers={"Content-Type": "video/mp4"}
+    )
+    assert r.status_code == 200, r.text
+    out = tmp_path / "out.mp4"
+    out.write_bytes(r.content)
+    probe = subprocess.run(["ffmpeg", "-nostdin", "-i", str(out)], capture_output=True, text=True, timeout=60)
+    assert "Video:" in probe.stderr and "Audio: aac" in probe.stderr
+    bad = client.post(f"/api/takes/{take['id']}/mux?name=clip.exe", content=b"x", headers={"Content-Type": "video/mp4"})
+    assert bad.status_code == 400
+    junk = client.post(
+        f"/api/takes/{take['id']}/mux?name=a.mp4", content=b"x" * 100, headers={"Content-Type": "video/mp4"}
+    )
+    assert junk.status_code == 400 and "ffmpeg could not mux" in junk.json()["error"]

@@ -106,6 +106,11 @@ class ModelCatalog:
                 found.append(
                     ModelEntry(f"bundled-{name}", str(name), "bundled", "bundled model", _bundled_loader(name))
                 )
+        if self.runs_dir is not None and self.runs_dir.is_dir():
+            for d in sorted(self.runs_dir.iterdir()):
+                if d.is_dir() and (d / "config.yaml").is_file() and (d / "checkpoints").is_dir():
+                    rid = f"run-{uuid.uuid5(uuid.NAMESPACE_URL, str(d.resolve())).hex[:12]}"
+                    found.append(ModelEntry(rid, d.name, "run", f"training run {d.name} (in memory)", _file_loader(d)))
         roots = [(self.runs_dir, "run")] if self.runs_dir is not None else []
         roots += [(d, "file") for d in self.model_dirs]
         seen: set[Path] = set()
@@ -188,9 +193,36 @@ def _explained(model: StreamModel) -> list[float]:
     return [f[0]] + [max(0.0, f[i] - f[i - 1]) for i in range(1, len(f))]
 
 
+def _card_data(md: dict[str, Any]) -> tuple[Any, Any]:
+    """(training data, licences) from the metadata or the bundled card.json (``card.data.corpora``)."""
+    card = md.get("card") if isinstance(md.get("card"), dict) else {}
+    data = md.get("training_data") or md.get("dataset")
+    lic = md.get("licences") or md.get("licenses") or md.get("license")
+    corpora = (card.get("data") or {}).get("corpora") if isinstance(card.get("data"), dict) else None
+    if isinstance(corpora, list) and corpora:
+        if data is None:
+            data = "; ".join(
+                f"{c.get('corpus', '?')} ({c.get('package') or ''} {c.get('version') or ''}, {c.get('files', '?')} files)"
+                for c in corpora
+                if isinstance(c, dict)
+            )
+        if lic is None:
+            merged: dict[str, Any] = {}
+            for c in corpora:
+                if isinstance(c, dict) and isinstance(c.get("licences"), dict):
+                    for k, v in c["licences"].items():
+                        merged[k] = merged.get(k, 0) + v if isinstance(v, int) else v
+            lic = merged or None
+    if data is None and md.get("credits"):
+        data = "; ".join(str(c) for c in md["credits"])
+    return data, lic
+
+
 def model_card(model: StreamModel, entry: ModelEntry | None = None) -> dict[str, Any]:
     """What the page shows about a model (JSON-safe)."""
     md = model.metadata
+    card_json = md.get("card") if isinstance(md.get("card"), dict) else {}
+    training_data, licences = _card_data(md)
     sr = int(model.sample_rate)
     centroids = md.get("centroids")
     if not isinstance(centroids, dict):
@@ -208,10 +240,11 @@ def model_card(model: StreamModel, entry: ModelEntry | None = None) -> dict[str,
         "explained": _explained(model)[: int(model.latent_size)],
         "latent_std": latent_std(model).tolist(),
         "materials": sorted(str(k) for k in centroids),
-        "training_data": md.get("training_data") or md.get("dataset") or md.get("data"),
-        "licences": md.get("licences") or md.get("licenses") or md.get("license"),
-        "version": md.get("version"),
-        "description": md.get("description") or (entry.description if entry else ""),
+        "training_data": training_data,
+        "licences": licences,
+        "version": md.get("version") or md.get("foleyvae_version"),
+        "description": md.get("description") or card_json.get("description") or (entry.description if entry else ""),
+        "card_md": str(md.get("card_md") or "")[:20000],
     }
     return json.loads(json.dumps(card, default=str))
 

@@ -618,6 +618,9 @@ function renderCard(m) {
     ["training data", data],
     ["licences", lic],
   ];
+  if (m.description) rows.push(["about", m.description]);
+  $("card-md").textContent = m.card_md || "";
+  $("card-md-box").hidden = !m.card_md;
   dl.innerHTML = "";
   for (const [k, v] of rows) {
     const dt = document.createElement("dt");
