@@ -202,7 +202,8 @@ def _card_data(md: dict[str, Any]) -> tuple[Any, Any]:
     if isinstance(corpora, list) and corpora:
         if data is None:
             data = "; ".join(
-                f"{c.get('corpus', '?')} ({c.get('package') or ''} {c.get('version') or ''}, {c.get('files', '?')} files)"
+                f"{c.get('corpus', '?')} ({c.get('package') or ''} {c.get('version') or ''}, "
+                f"{c.get('files', '?')} files)"
                 for c in corpora
                 if isinstance(c, dict)
             )
