@@ -195,7 +195,8 @@ def _explained(model: StreamModel) -> list[float]:
 
 def _card_data(md: dict[str, Any]) -> tuple[Any, Any]:
     """(training data, licences) from the metadata or the bundled card.json (``card.data.corpora``)."""
-    card = md.get("card") if isinstance(md.get("card"), dict) else {}
+    raw = md.get("card")
+    card: dict[str, Any] = raw if isinstance(raw, dict) else {}
     data = md.get("training_data") or md.get("dataset")
     lic = md.get("licences") or md.get("licenses") or md.get("license")
     corpora = (card.get("data") or {}).get("corpora") if isinstance(card.get("data"), dict) else None
@@ -222,7 +223,8 @@ def _card_data(md: dict[str, Any]) -> tuple[Any, Any]:
 def model_card(model: StreamModel, entry: ModelEntry | None = None) -> dict[str, Any]:
     """What the page shows about a model (JSON-safe)."""
     md = model.metadata
-    card_json = md.get("card") if isinstance(md.get("card"), dict) else {}
+    raw_card = md.get("card")
+    card_json: dict[str, Any] = raw_card if isinstance(raw_card, dict) else {}
     training_data, licences = _card_data(md)
     sr = int(model.sample_rate)
     centroids = md.get("centroids")
