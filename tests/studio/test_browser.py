@@ -166,14 +166,66 @@ def test_record_and_download_a_take(page: Any, server: tuple[str, Any], tmp_path
     take = page.evaluate("window.studio.lastTake")
     assert take["kind"] == "take" and take["source"] == "mic" and take["duration"] > 0.5
     with page.expect_download() as dl:
-        page.locator("#takes li").first.locator("a.dl-wet").click()
+        page.locator(f'#takes li[data-id="{take["id"]}"] a.dl-wet').click()
     path = tmp_path / "take.wav"
     dl.value.save_as(str(path))
     wet, sr = sf.read(str(path), dtype="float32")
     assert sr == 44100 and wet.shape[0] > 0.5 * sr and np.sqrt(np.mean(wet**2)) > 1e-3
     with page.expect_download() as dl2:
-        page.locator("#takes li").first.locator("a.dl-dry").click()
+        page.locator(f'#takes li[data-id="{take["id"]}"] a.dl-dry').click()
     dry, _ = sf.read(io.BytesIO(Path(dl2.value.path()).read_bytes()), dtype="float32")
     assert dry.shape == wet.shape and np.sqrt(np.mean(dry**2)) > 1e-3  # the fake mic's taps
     page.click("#stop")
     time.sleep(0.1)
+
+
+def test_upload_by_file_picker(page: Any, tmp_path: Path) -> None:
+    from foleyvae.studio.demo import synth_footstep
+
+    p = tmp_path / "my step.wav"
+    sf.write(str(p), synth_footstep("metal", 0.6), 44100)
+    n = page.locator("#sample-select option").count()
+    page.set_input_files("#upload", str(p))
+    page.wait_for_function(f"document.querySelectorAll('#sample-select option').length > {n}", timeout=10000)
+    assert page.locator("#sample-select option:checked").inner_text().endswith("my_step.wav")
+    bad = tmp_path / "notes.wav"
+    bad.write_bytes(b"this is not audio" * 20)
+    errors = page.evaluate("window.studio.errors.length")
+    page.set_input_files("#upload", str(bad))
+    page.wait_for_function(f"window.studio.errors.length > {errors}", timeout=10000)
+    assert "cannot decode" in page.evaluate("window.studio.errors[window.studio.errors.length - 1]")
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
+def test_perform_to_picture_and_export_video(page: Any, tmp_path: Path) -> None:
+    import subprocess
+
+    video = tmp_path / "scene.webm"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=duration=3:size=160x120:rate=10",
+         "-c:v", "libvpx", "-b:v", "200k", str(video)],
+        check=True, timeout=60,
+    )  # fmt: skip
+    page.set_input_files("#video-file", str(video))
+    page.wait_for_function("document.getElementById('video').readyState >= 1", timeout=10000)
+    page.evaluate("document.getElementById('video').currentTime = 1.0")
+    page.wait_for_function("Math.abs(document.getElementById('video').currentTime - 1.0) < 0.05")
+    if page.evaluate("window.studio.running") != "mic":
+        page.click("#mic")
+        page.wait_for_function("window.studio.running === 'mic'")
+    wait_blocks(page, 5)
+    n = page.locator("#takes li").count()
+    page.click("#record")
+    wait_blocks(page, 40)
+    page.click("#record")
+    page.wait_for_function(f"document.querySelectorAll('#takes li').length > {n}", timeout=10000)
+    take = page.evaluate("window.studio.lastTake")
+    assert 0.9 <= take["video_time"] <= 1.2  # aligned to the picture position where recording began
+    with page.expect_download(timeout=30000) as dl:
+        page.locator(f'#takes li[data-id="{take["id"]}"] button.mux').click()
+    out = tmp_path / "with_take.webm"
+    dl.value.save_as(str(out))
+    probe = subprocess.run(["ffmpeg", "-nostdin", "-i", str(out)], capture_output=True, text=True, timeout=60)
+    assert "Video: vp8" in probe.stderr and "Audio: opus" in probe.stderr
+    page.screenshot(path=str(ARTIFACTS / "studio_picture.png"), full_page=True)
+    page.click("#stop")

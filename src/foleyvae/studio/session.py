@@ -319,16 +319,16 @@ class SessionFolder:
             return d
 
     def takes(self) -> list[dict[str, Any]]:
-        out = []
+        found = []
         for base in (self.root / "takes", self.root / "renders"):
-            for d in sorted(base.iterdir()):
+            for d in base.iterdir():
                 meta = d / "meta.json"
                 if d.is_dir() and meta.is_file():
                     try:
-                        out.append(json.loads(meta.read_text()))
-                    except ValueError:
+                        found.append((meta.stat().st_mtime_ns, d.name, json.loads(meta.read_text())))
+                    except (ValueError, OSError):
                         continue
-        return out
+        return [rec for _, _, rec in sorted(found, key=lambda t: (t[0], t[1]))]  # oldest first
 
     def take_dir(self, take_id: str) -> Path:
         check_id(take_id, "take id")

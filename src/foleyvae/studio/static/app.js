@@ -474,6 +474,7 @@ async function refreshTakes() {
   ul.innerHTML = "";
   for (const t of [...studio.takes].reverse()) {
     const li = document.createElement("li");
+    li.dataset.id = t.id;
     const wet = url(`/api/takes/${t.id}/wet.wav`);
     const dry = url(`/api/takes/${t.id}/dry.wav`);
     const vt = t.video_time ? ` @ ${(+t.video_time).toFixed(2)} s` : "";
