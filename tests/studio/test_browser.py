@@ -229,3 +229,35 @@ def test_perform_to_picture_and_export_video(page: Any, tmp_path: Path) -> None:
     assert "Video: vp8" in probe.stderr and "Audio: opus" in probe.stderr
     page.screenshot(path=str(ARTIFACTS / "studio_picture.png"), full_page=True)
     page.click("#stop")
+
+
+def test_materials_presets_and_ab_mix(page: Any, server: tuple[str, Any]) -> None:
+    _, studio = server
+    page.select_option("#sample-select", "lib-taps")
+    page.click("#play-sample")
+    page.wait_for_function("window.studio.running === 'sample'")
+    wait_blocks(page, 5)
+    page.click('#materials button[data-label="wood"]')
+    set_range(page, "#towards-amount", 0.8)
+    set_range(page, '#dims input.bias[data-dim="1"]', -1.5)
+    wait_blocks(page, 10)
+    assert studio.live.state["towards"] == {"label": "wood", "amount": 0.8}
+    assert studio.live.engine.controls.towards_amount == pytest.approx(0.8)
+    page.fill("#preset-name", "wood walk")
+    page.click("#preset-save")
+    page.wait_for_function("[...document.querySelectorAll('#preset-select option')].some(o => o.value === 'wood_walk')")
+    page.click("#reset-controls")
+    page.wait_for_function("window.studio.controls.bias[1] === 0 && window.studio.controls.towards === null")
+    page.select_option("#preset-select", "wood_walk")
+    page.click("#preset-load")
+    page.wait_for_function("window.studio.controls.bias[1] === -1.5")
+    assert page.evaluate("window.studio.controls.towards") == {"label": "wood", "amount": 0.8}
+    page.select_option("#mix-a", "lib-footsteps_wood")
+    page.select_option("#mix-b", "lib-footsteps_metal")
+    set_range(page, "#mix-alpha", 0.3)
+    page.click("#mix-play")
+    page.wait_for_function("window.studio.lastMix", timeout=15000)
+    mix = page.evaluate("window.studio.lastMix")
+    assert mix["kind"] == "mix" and mix["alpha"] == pytest.approx(0.3) and mix["duration"] > 1.0
+    page.click("#reset-controls")
+    page.click("#stop")
