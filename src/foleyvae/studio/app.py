@@ -546,6 +546,9 @@ def create_app(cfg: StudioConfig, studio: Studio | None = None) -> FastAPI:
                         raise SecurityError(f"unknown message type {kind[:40]!r}")
                 except FoleyError as e:
                     await send({"type": "error", "message": str(e)})
+                except (ValueError, TypeError, RuntimeError) as e:  # a model or engine failure: report, keep going
+                    first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+                    await send({"type": "error", "message": f"processing failed: {first}"})
         except WebSocketDisconnect:
             pass
         finally:
