@@ -103,7 +103,7 @@ def wait_blocks(page: Any, more: int, timeout_ms: int = 15000) -> None:
 def test_page_loads_model_and_plays_a_sample(page: Any, server: tuple[str, Any]) -> None:
     assert page.title() == "Foley-VAE Studio"
     assert page.locator("#card").inner_text().count("44100 Hz") == 1
-    assert page.locator("#dims .dim").count() == 4
+    assert page.locator("#dims .dim input.bias").count() == 4
     assert page.locator("#materials button").count() == 4
     page.select_option("#sample-select", "lib-footsteps_wood")
     page.click("#play-sample")

@@ -79,6 +79,10 @@ function buildControls() {
   const k = m.latent_size;
   studio.controls = neutralControls(k);
   const shown = Math.min(k, 16);
+  dims.insertAdjacentHTML(
+    "beforeend",
+    '<div class="dim dim-head"><span>dim (var.)</span><span>bias (std)</span><span>scale</span></div>',
+  );
   for (let d = 0; d < shown; d++) {
     const ev = m.explained && m.explained[d] != null ? ` ${(100 * m.explained[d]).toFixed(1)}%` : "";
     const row = document.createElement("div");
@@ -655,7 +659,7 @@ function renderSamples() {
 async function loadState() {
   const s = await getJSON("/api/state");
   studio.capabilities = s.capabilities;
-  fillSelect($("model-select"), s.models, (m) => `${m.name} (${m.source})`);
+  fillSelect($("model-select"), s.models, (m) => `${m.name} \u2014 ${m.source}`);
   studio.samples = s.samples;
   renderSamples();
   fillSelect($("preset-select"), s.presets, (x) => x, (x) => x);
