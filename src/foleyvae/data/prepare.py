@@ -48,6 +48,7 @@ import numpy as np
 
 from foleyvae.audio import io as audio_io
 from foleyvae.errors import FoleyError
+from foleyvae.utils.atomic import swap_in_dir
 
 __all__ = [
     "DATASET_FORMAT",
@@ -416,7 +417,7 @@ def prepare_dataset(
     _chmod_like_mkdir(staging)
     try:
         results = _build(found, old_entries, out, staging, opts, workers, progress, warn, report)
-        _swap_in(staging, out)
+        swap_in_dir(staging, out)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
@@ -547,23 +548,6 @@ def _build(
     }
     (staging / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n")
     return len(entries)
-
-
-def _swap_in(staging: Path, out: Path) -> None:
-    """Replace ``out`` by ``staging`` with two renames (the old folder is removed only after the new is in place)."""
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(out, old)
-        try:
-            os.replace(staging, out)
-        except BaseException:
-            os.replace(old, out)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(staging, out)
 
 
 def _chmod_like_mkdir(path: Path) -> None:

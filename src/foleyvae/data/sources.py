@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import IO
 
 from foleyvae.errors import FoleyError
+from foleyvae.utils.atomic import swap_in_dir
 
 __all__ = [
     "SOURCES",
@@ -470,13 +471,7 @@ def fetch_source(
         report.out_dir = out
         if report.n_files == 0:
             raise FetchError(f"{deb_path}: no Foley sounds found in {source.package}; is it the right package?")
-        if out.exists():
-            old = out.parent / f".{out.name}.old-{os.getpid()}"
-            os.replace(out, old)
-            os.replace(staging, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(staging, out)
+        swap_in_dir(staging, out)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)

@@ -38,6 +38,7 @@ import numpy as np
 from scipy import signal
 
 from foleyvae.errors import FoleyError
+from foleyvae.utils.atomic import swap_in_dir
 
 __all__ = [
     "KINDS",
@@ -910,13 +911,7 @@ def synth_corpus(
         (staging / "source.json").write_text(json.dumps(summary, indent=2) + "\n")
         (staging / "LICENSE").write_text(_LICENSE_TEXT)
         (staging / "README.md").write_text(_readme(kind, seed, minutes, recipes))
-        if out.exists():
-            old = out.parent / f".{out.name}.old-{os.getpid()}"
-            os.replace(out, old)
-            os.replace(staging, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(staging, out)
+        swap_in_dir(staging, out)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "TMP_PREFIX"]
+__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "swap_in_dir", "TMP_PREFIX"]
 
 TMP_PREFIX = ".tmp-"
 
@@ -56,3 +57,21 @@ def atomic_write_bytes(target: str | Path, data: bytes) -> None:
 
 def atomic_write_text(target: str | Path, text: str) -> None:
     atomic_write_bytes(target, text.encode("utf-8"))
+
+
+def swap_in_dir(staging: Path, out: Path) -> None:
+    """Replace folder ``out`` by ``staging`` with two renames (the old folder is removed only after the new one is
+    in place; on failure the old one is put back)."""
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        if old.exists():
+            shutil.rmtree(old)
+        os.replace(out, old)
+        try:
+            os.replace(staging, out)
+        except BaseException:
+            os.replace(old, out)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(staging, out)
