@@ -169,6 +169,7 @@ class TrainConfig:
     max_nan_steps: int = 20
     augment: bool = True
     grad_clip: float = 10.0
+    mixed_precision: bool = True  # bfloat16 autocast on CUDA only; CPU training stays float32
 
     def __post_init__(self) -> None:
         _require(self.batch_size >= 1, "train.batch_size", f"must be >= 1, got {self.batch_size}")

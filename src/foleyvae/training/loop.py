@@ -264,8 +264,10 @@ def train(cfg: Config, opts: TrainOptions) -> TrainResult:
             for g in opt_g.param_groups:
                 g["lr"] = lr_of(step, t)
             logs: dict[str, float] = {}
+            amp = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda" and t.mixed_precision)
             try:
-                total, logs = _generator_step(model, disc, opt_d, x, phase, beta, cfg, info)
+                with amp:
+                    total, logs = _generator_step(model, disc, opt_d, x, phase, beta, cfg, info)
             except torch.OutOfMemoryError:
                 raise FoleyError(
                     f"out of memory at batch {t.batch_size} x {t.n_samples} samples "
