@@ -135,6 +135,9 @@ def test_slider_changes_the_output(page: Any, server: tuple[str, Any]) -> None:
         set_range(page, f'#dims input.bias[data-dim="{d}"]', 3.0)
     wait_blocks(page, 10)
     live = studio.live
+    deadline = time.monotonic() + 10  # control messages arrive asynchronously; a loaded machine may lag
+    while live is not None and live.state["bias"][:4] != [3.0] * 4 and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
     assert live is not None and live.state["bias"][:4] == [3.0, 3.0, 3.0, 3.0]  # applied while playing
     assert live.engine.controls.bias[0] == pytest.approx(3.0 * live.std[0])
     after = render()
