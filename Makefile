@@ -52,3 +52,7 @@ clean:
 MIN ?= 60
 bundled-model: $(STAMP)
 	scripts/bundled_model.sh $(MIN)
+
+# issue #12: 10-minute live soak on a private JACK dummy server (writes benchmarks/results/soak_live.json)
+soak: $(STAMP)
+	$(PY) benchmarks/soak_live.py --minutes 10

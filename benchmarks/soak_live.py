@@ -1,0 +1,432 @@
+"""Live-audio soak (issue #12): the bundled model on a JACK dummy device for minutes, under a control flood.
+
+What runs (one process for the engine, one small JACK client process as the microphone):
+
+* a private ``jackd --no-realtime -d dummy`` server at 44100 Hz with period = ``--block``;
+* a player process (this script with ``--player``) that loops speech + footsteps from
+  ``foleyvae/assets/samples`` into our input port, and replaces one period by NaNs every ``--nan-every`` seconds;
+* a :class:`~foleyvae.live.audio_io.LiveSession` running the bundled ``--model`` live;
+* a control thread that sets ``--rate`` random valid bias / scale / temperature values per second and swaps the
+  model once at the middle of the measured part (``engine.swap_model`` with the same model loaded again);
+* the main thread samples the process RSS (``/proc/self/status`` VmRSS) every second.
+
+After a ``--warmup`` (30 s) the RSS is taken as the start value and the xrun counters are snapshotted; the soak then
+runs ``--minutes``. Target: zero xruns and RSS growth < 5 %. jackd and the player are stopped on every exit path.
+
+Run:  .venv/bin/python benchmarks/soak_live.py [--minutes 10] [--block 256] [--model foley]
+          [--out benchmarks/results/soak_live.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULT = Path(__file__).parent / "results" / "soak_live.json"
+SAMPLES = ROOT / "src" / "foleyvae" / "assets" / "samples"
+SR = 44100
+
+
+def rss_mb() -> float:
+    """Resident set size of this process in MiB (VmRSS of /proc/self/status)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def input_loop() -> np.ndarray:
+    """The microphone signal ``[n]`` float32 at 44.1 kHz: speech then footsteps, looped by the player."""
+    import soundfile as sf
+
+    parts = []
+    for name in ("speech_en.wav", "footsteps_wood.wav", "footsteps_gravel.wav"):
+        x, sr = sf.read(SAMPLES / name, dtype="float32", always_2d=True)
+        if sr != SR:
+            import soxr
+
+            x = soxr.resample(x, sr, SR).astype(np.float32)
+        parts.append(x.mean(axis=1))
+    return np.ascontiguousarray(np.concatenate(parts))
+
+
+# ---------------------------------------------------------------------------------------------- player process
+def player_main(nan_every_s: float) -> int:
+    """JACK client: plays :func:`input_loop` into every non-system input port; one NaN period per ``nan_every_s``.
+
+    Prints READY once connected, and the number of NaN periods it sent when it gets SIGTERM.
+    """
+    import jack
+
+    signal_ = input_loop()
+    state = {"pos": 0, "nans": 0, "next_nan": int(nan_every_s * SR)}
+    stop = threading.Event()
+    client = jack.Client("foleyvae-soak-player", no_start_server=True)
+    port = client.outports.register("out")
+
+    @client.set_process_callback
+    def process(frames: int) -> None:
+        buf = port.get_array()
+        p = state["pos"]
+        i = p % len(signal_)
+        if i + frames <= len(signal_):
+            buf[:] = signal_[i : i + frames]
+        else:  # wrap around the loop
+            k = len(signal_) - i
+            buf[:k] = signal_[i:]
+            buf[k:] = signal_[: frames - k]
+        if nan_every_s > 0 and p >= state["next_nan"]:
+            buf[:] = np.nan
+            state["nans"] += 1
+            state["next_nan"] += int(nan_every_s * SR)
+        state["pos"] = p + frames
+
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    client.activate()
+    try:
+        mine = {p.name for p in client.outports}
+        targets = [
+            p
+            for p in client.get_ports(is_audio=True, is_input=True)
+            if not p.name.startswith("system:") and p.name not in mine
+        ]
+        for t in targets:
+            client.connect(port, t)
+        print("READY " + ",".join(t.name for t in targets), flush=True)
+        while not stop.is_set():
+            stop.wait(0.2)
+    finally:
+        client.deactivate()
+        client.close()
+    print(f"NANS {state['nans']}", flush=True)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- jack server
+def start_jackd(name: str, block: int, env: dict[str, str]) -> subprocess.Popen[str]:
+    """A private JACK dummy server; returns once its system ports exist."""
+    if shutil.which("jackd") is None:
+        raise SystemExit("jackd not installed (apt-get install jackd2)")
+    proc = subprocess.Popen(
+        ["jackd", "-n", name, "--no-realtime", "-d", "dummy", "-r", str(SR), "-p", str(block)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 15.0
+    while True:
+        r = subprocess.run(["jack_lsp"], env=env, capture_output=True, text=True, timeout=10)
+        if r.returncode == 0 and "system:playback_1" in r.stdout:
+            return proc
+        if proc.poll() is not None or time.monotonic() > deadline:
+            err = proc.stderr.read() if proc.stderr else ""
+            stop_proc(proc)
+            raise SystemExit(f"jackd did not start: {err[-500:]}")
+        time.sleep(0.2)
+
+
+def stop_proc(proc: subprocess.Popen[str] | None) -> None:
+    """Terminate, then kill if it does not exit in 5 s."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+# ---------------------------------------------------------------------------------------------- control flood
+class ControlFlood(threading.Thread):
+    """Sets ``rate`` random valid controls per second (bias, scale, temperature in turn) in batches every 10 ms;
+    swaps the model once when ``swap_at`` (monotonic time) passes."""
+
+    def __init__(self, engine: Any, rate: float, swap_at: float, model_name: str) -> None:
+        super().__init__(name="soak-controls", daemon=True)
+        self.engine, self.rate, self.swap_at, self.model_name = engine, rate, swap_at, model_name
+        self.stop_event = threading.Event()
+        self.updates = 0
+        self.swap_time_s: float | None = None  # wall time of load + swap_model
+        self.swapped_at: float | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            rng = random.Random(0)
+            period = 0.01
+            per_batch = max(1, round(self.rate * period))
+            t_next = time.monotonic()
+            while not self.stop_event.is_set():
+                c = self.engine.controls  # re-read: a swap may replace the controls object
+                k = c.latent_size
+                for j in range(per_batch):
+                    kind = (self.updates + j) % 3
+                    if kind == 0:
+                        c.set_bias(rng.randrange(k), rng.uniform(-2.0, 2.0))
+                    elif kind == 1:
+                        c.set_scale(rng.randrange(k), rng.uniform(0.5, 1.5))
+                    else:
+                        c.set_temperature(rng.uniform(0.0, 0.3))
+                self.updates += per_batch
+                if self.swapped_at is None and time.monotonic() >= self.swap_at:
+                    from foleyvae.export.loader import load_model
+
+                    t0 = time.perf_counter()
+                    self.engine.swap_model(load_model(self.model_name))
+                    self.swap_time_s = time.perf_counter() - t0
+                    self.swapped_at = time.monotonic()
+                t_next += period
+                delay = t_next - time.monotonic()
+                if delay > 0:
+                    self.stop_event.wait(delay)
+                else:  # fell behind (load, swap): do not burst to catch up
+                    t_next = time.monotonic()
+        except BaseException as e:  # surfaced by the main thread
+            self.error = e
+
+
+def glitches(session: Any) -> dict[str, int]:
+    """The session's glitch counters so far (the rings' counts are read live; stop() copies them at the end)."""
+    st = session.stats
+    d = {
+        "status_input_overflow": st.status_input_overflow,
+        "status_input_underflow": st.status_input_underflow,
+        "status_output_overflow": st.status_output_overflow,
+        "status_output_underflow": st.status_output_underflow,
+        "in_overruns": session.in_ring.overruns,
+        "out_underruns": session.out_ring.underruns,
+        "out_overruns": session.out_ring.overruns,
+    }
+    d["xruns"] = sum(d.values())
+    return d
+
+
+# ---------------------------------------------------------------------------------------------- soak
+def soak(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
+    import torch
+
+    torch.set_num_threads(1)
+    torch.set_flush_denormal(True)
+    from foleyvae.export.loader import load_model
+    from foleyvae.inference.engine import StreamingEngine
+    from foleyvae.live.audio_io import LiveSession
+
+    model = load_model(args.model)
+    if int(model.sample_rate) != SR:
+        raise SystemExit(f"model {args.model!r} runs at {model.sample_rate} Hz; the soak's JACK server at {SR} Hz")
+    engine = StreamingEngine(model, args.block)
+    session = LiveSession(engine, prefill_blocks=args.prefill)
+    player: subprocess.Popen[str] | None = None
+    flood: ControlFlood | None = None
+    rss: list[tuple[float, float, int]] = []  # (s since start, RSS MiB, xruns so far) each second
+    measured = 60.0 * args.minutes
+    result: dict[str, Any] = {}
+    session.start()
+    try:
+        player = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "--player", "--nan-every", str(args.nan_every)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert player.stdout is not None
+        line = player.stdout.readline()
+        if not line.startswith("READY") or line.strip() == "READY":
+            raise SystemExit(f"player did not connect: {line!r} {player.stderr.read() if player.stderr else ''}")
+        t_start = time.monotonic()
+        t_warm = t_start + args.warmup
+        t_end = t_warm + measured
+        flood = ControlFlood(engine, args.rate, t_warm + measured / 2.0, args.model)
+        flood.start()
+        warm: dict[str, Any] | None = None
+        next_sample = t_start
+        next_print = t_warm
+        while True:
+            now = time.monotonic()
+            if now >= t_end:
+                break
+            if flood.error is not None:
+                raise flood.error
+            if now >= next_sample:
+                rss.append((round(now - t_start, 2), rss_mb(), glitches(session)["xruns"]))
+                next_sample += 1.0
+                if warm is None and now >= t_warm:
+                    e = engine.stats
+                    warm = {
+                        "rss_mb": rss[-1][1],
+                        "glitches": glitches(session),
+                        "blocks": e.blocks,
+                        "nan_blocks": e.nan_blocks,
+                        "updates": flood.updates,
+                    }
+                if now >= next_print:
+                    g = glitches(session)
+                    print(
+                        f"  t={now - t_start:6.0f} s  rss={rss[-1][1]:7.1f} MiB  xruns={g['xruns']}  "
+                        f"blocks={engine.stats.blocks}  updates={flood.updates}",
+                        flush=True,
+                    )
+                    next_print += 60.0
+            time.sleep(min(0.2, max(0.0, next_sample - time.monotonic())))
+        flood.stop_event.set()
+        flood.join(timeout=30)
+        end_glitches = glitches(session)
+    finally:
+        if flood is not None:
+            flood.stop_event.set()
+        stats = session.stop()
+        nans_sent = -1
+        if player is not None and player.poll() is None:
+            player.send_signal(signal.SIGTERM)
+            try:
+                out, _ = player.communicate(timeout=10)
+                for ln in out.splitlines():
+                    if ln.startswith("NANS"):
+                        nans_sent = int(ln.split()[1])
+            except subprocess.TimeoutExpired:
+                stop_proc(player)
+    assert warm is not None and flood is not None
+    block_ms = 1000.0 * args.block / SR
+    e = stats.engine
+    rss_end = rss[-1][1]
+    # the swap loads a second copy of the model (a one-off step): growth after it settles shows a leak, if any
+    after_swap = None
+    if flood.swapped_at is not None:
+        later = [v for t, v, _ in rss if t >= flood.swapped_at - t_start + 30.0]
+        after_swap = later[0] if later else None
+    measured_glitches = {k: v - warm["glitches"][k] for k, v in end_glitches.items()}
+    result = {
+        "minutes": args.minutes,
+        "warmup_s": args.warmup,
+        "block": args.block,
+        "sample_rate": SR,
+        "block_ms": block_ms,
+        "model": args.model,
+        "prefill_blocks": args.prefill,
+        "xruns": stats.xruns,
+        "xruns_after_warmup": measured_glitches["xruns"],
+        "glitches_after_warmup": measured_glitches,
+        "callbacks": stats.callbacks,
+        "blocks": e["blocks"],
+        "blocks_expected": int((args.warmup + measured) * SR / args.block),
+        "nan_blocks_counted": e["nan_blocks"],
+        "nan_periods_sent": nans_sent,
+        "control_updates": flood.updates,
+        "control_rate_per_s": flood.updates / (args.warmup + measured),
+        "model_swaps": engine.stats.swaps,
+        "swap_load_s": flood.swap_time_s,
+        "max_process_ms": e["max_process_ms"],
+        "mean_process_ms": e["mean_process_ms"],
+        "max_over_block": e["max_process_ms"] / block_ms,
+        "mean_over_block": e["mean_process_ms"] / block_ms,
+        "rss_start_mb": warm["rss_mb"],
+        "rss_end_mb": rss_end,
+        "rss_max_mb": max(v for _, v, _ in rss),
+        "rss_after_swap_mb": after_swap,
+        "rss_growth_after_swap_pct": None if after_swap is None else 100.0 * (rss_end - after_swap) / after_swap,
+        "swap_at_s": None if flood.swapped_at is None else round(flood.swapped_at - t_start, 1),
+        "rss_growth_pct": 100.0 * (rss_end - warm["rss_mb"]) / warm["rss_mb"],
+        "rss_trace": rss,
+        "stats": stats.as_dict(),
+        "target": "zero xruns and RSS growth < 5 %",
+        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count()},
+        "load_avg": os.getloadavg(),
+    }
+    result["pass"] = result["xruns"] == 0 and result["rss_growth_pct"] < 5.0
+    return result
+
+
+def print_table(r: dict[str, Any]) -> None:
+    rows = [
+        ("block / period", f"{r['block']} samples ({r['block_ms']:.2f} ms) at {r['sample_rate']} Hz"),
+        ("soak", f"{r['minutes']:g} min after a {r['warmup_s']:g} s warm-up, model {r['model']!r}"),
+        ("xruns (total / after warm-up)", f"{r['xruns']} / {r['xruns_after_warmup']}"),
+        ("blocks processed", f"{r['blocks']} (expected ~{r['blocks_expected']})"),
+        ("NaN blocks counted / sent", f"{r['nan_blocks_counted']} / {r['nan_periods_sent']}"),
+        ("control updates", f"{r['control_updates']} ({r['control_rate_per_s']:.0f}/s)"),
+        ("model swaps", f"{r['model_swaps']} (load + swap {r['swap_load_s'] or 0:.2f} s)"),
+        ("process ms max / mean", f"{r['max_process_ms']:.2f} / {r['mean_process_ms']:.3f}"),
+        ("  / block duration", f"{r['max_over_block']:.2f} / {r['mean_over_block']:.3f}"),
+        ("RSS start / end / max (MiB)", f"{r['rss_start_mb']:.1f} / {r['rss_end_mb']:.1f} / {r['rss_max_mb']:.1f}"),
+        ("RSS growth", f"{r['rss_growth_pct']:+.2f} %"),
+        (
+            "RSS growth from swap+30 s to end",
+            "n/a"
+            if r["rss_growth_after_swap_pct"] is None
+            else f"{r['rss_growth_after_swap_pct']:+.2f} % (from {r['rss_after_swap_mb']:.1f} MiB)",
+        ),
+        ("target (0 xruns, < 5 %)", "PASS" if r["pass"] else "FAIL"),
+    ]
+    w = max(len(a) for a, _ in rows)
+    for a, b in rows:
+        print(f"{a:<{w}}  {b}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=float, default=10.0, help="measured soak time after the warm-up")
+    ap.add_argument("--block", type=int, default=256, help="engine block = JACK period (samples)")
+    ap.add_argument("--model", default="foley", help="bundled model name or model path")
+    ap.add_argument("--out", type=Path, default=RESULT)
+    ap.add_argument("--warmup", type=float, default=30.0, help="seconds before the start RSS / xrun snapshot")
+    ap.add_argument("--rate", type=float, default=2000.0, help="control updates per second")
+    ap.add_argument("--nan-every", type=float, default=20.0, help="seconds between injected NaN periods (0: none)")
+    ap.add_argument("--prefill", type=int, default=2, help="LiveSession prefill blocks")
+    ap.add_argument("--player", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.player:
+        return player_main(args.nan_every)
+
+    name = f"foleyvae-soak-{os.getpid()}"
+    env = dict(os.environ, JACK_DEFAULT_SERVER=name, JACK_NO_AUDIO_RESERVATION="1", JACK_NO_START_SERVER="1")
+    # PortAudio's JACK host reads these when it initialises (at the sounddevice import inside LiveSession.start)
+    for k in ("JACK_DEFAULT_SERVER", "JACK_NO_AUDIO_RESERVATION", "JACK_NO_START_SERVER"):
+        os.environ[k] = env[k]
+    # SIGTERM -> KeyboardInterrupt so the finally blocks stop jackd and the player
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    jackd: subprocess.Popen[str] | None = None
+    try:
+        jackd = start_jackd(name, args.block, env)
+        print(f"soak: jackd dummy {SR} Hz period {args.block}; {args.warmup:g} s warm-up + {args.minutes:g} min")
+        r = soak(args, env)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    finally:
+        # close PortAudio while jackd still runs (its JACK host asserts when the server is gone first)
+        sd = sys.modules.get("sounddevice")
+        if sd is not None:
+            try:
+                sd._terminate()
+            except Exception:
+                pass
+        stop_proc(jackd)
+    print_table(r)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(r, indent=2) + "\n")
+    os.replace(tmp, args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
