@@ -124,31 +124,16 @@ def test_corrupt_checkpoint_is_refused(tmp_path: Path) -> None:
         load_checkpoint(tmp_path / "trunc.ckpt")
 
 
+def _train_cmd(dataset: Path, out: Path, *extra: str) -> list[str]:
+    """The real CLI in a subprocess: tiny preset, endless, one thread, no validation."""
+    return [sys.executable, "-m", "foleyvae.cli.main", "train", "--data", str(dataset), "--preset", "tiny",
+            "--out", str(out), "--no-progress", "--threads", "1", "--max-steps", "100000",
+            "--set", "train.val_every=100000", *extra]  # fmt: skip
+
+
 def test_sigkill_never_leaves_a_corrupt_checkpoint(dataset: Path, tmp_path: Path) -> None:
     out = tmp_path / "k"
-    cmd = [
-        sys.executable,
-        "-m",
-        "foleyvae.cli.main",
-        "train",
-        "--data",
-        str(dataset),
-        "--preset",
-        "tiny",
-        "--out",
-        str(out),
-        "--no-progress",
-        "--threads",
-        "1",
-        "--max-steps",
-        "100000",
-        "--phase1-steps",
-        "6",
-        "--set",
-        "train.checkpoint_every=1",
-        "--set",
-        "train.val_every=100000",
-    ]
+    cmd = _train_cmd(dataset, out, "--phase1-steps", "6", "--set", "train.checkpoint_every=1")
     rng = random.Random(0)
     last_step = 0
     for attempt in range(3):
@@ -166,32 +151,12 @@ def test_sigkill_never_leaves_a_corrupt_checkpoint(dataset: Path, tmp_path: Path
         last_step = st["step"]
     assert last_step > 6  # made progress across kills, into phase 2
     leftovers = [p.name for p in (out / "checkpoints").iterdir() if p.name.startswith(".tmp-")]
-    assert len(leftovers) <= 1  # at most the one write in flight when killed
+    assert len(leftovers) <= 3  # at most one write in flight per kill (cleaned once older than a minute)
 
 
 def test_sigterm_checkpoints_and_exits(dataset: Path, tmp_path: Path) -> None:
     out = tmp_path / "t"
-    cmd = [
-        sys.executable,
-        "-m",
-        "foleyvae.cli.main",
-        "train",
-        "--data",
-        str(dataset),
-        "--preset",
-        "tiny",
-        "--out",
-        str(out),
-        "--no-progress",
-        "--threads",
-        "1",
-        "--max-steps",
-        "100000",
-        "--set",
-        "train.checkpoint_every=100000",
-        "--set",
-        "train.val_every=100000",
-    ]
+    cmd = _train_cmd(dataset, out, "--set", "train.checkpoint_every=100000")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     time.sleep(8)
     proc.send_signal(signal.SIGTERM)

@@ -35,10 +35,23 @@ def atomic_path(target: str | Path, suffix: str = "") -> Iterator[Path]:
             os.fsync(f.fileno())
         os.replace(tmp_path, target)
         _fsync_dir(target.parent)
+        _remove_stale_temps(target)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp_path.unlink()
         raise
+
+
+def _remove_stale_temps(target: Path, min_age_s: float = 60.0) -> None:
+    """Delete temp files of ``target`` left by writers that were killed mid-write (older than ``min_age_s``, so a
+    concurrent writer's file in flight is never touched)."""
+    import time
+
+    now = time.time()
+    for old in target.parent.glob(f"{TMP_PREFIX}{target.name}.*"):
+        with contextlib.suppress(OSError):
+            if now - old.stat().st_mtime > min_age_s:
+                old.unlink()
 
 
 def _fsync_dir(path: Path) -> None:
