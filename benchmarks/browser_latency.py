@@ -31,22 +31,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "browser_latency.json"
-CHROMIUM = "/usr/bin/chromium"
-
-
-def chromium_args(fake_audio: Path) -> list[str]:
-    return [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-audio-capture={fake_audio}",
-        "--autoplay-policy=no-user-gesture-required",
-    ]
+sys.path.insert(0, str(ROOT))
+# one set of launch flags for the browser tests and this benchmark (no network, fake media devices)
+from tests.studio.test_browser import CHROMIUM, chromium_args  # noqa: E402
 
 
 def pick_model() -> tuple[object, str]:
