@@ -233,6 +233,7 @@ def soak(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
         raise SystemExit(f"model {args.model!r} runs at {model.sample_rate} Hz; the soak's JACK server at {SR} Hz")
     engine = StreamingEngine(model, args.block)
     session = LiveSession(engine, prefill_blocks=args.prefill)
+    del model  # the engine holds it; after the swap nothing should keep the old model alive
     player: subprocess.Popen[str] | None = None
     flood: ControlFlood | None = None
     rss: list[tuple[float, float, int]] = []  # (s since start, RSS MiB, xruns so far) each second

@@ -30,7 +30,10 @@ def test_load_our_export(exported: dict[str, Any], tiny_model: AutoEncoder, capl
     assert m.metadata["labels"] and m.metadata["credits"] == ["test corpus (CC0)"]
     x = 0.1 * torch.randn(2, 1, 1024)
     y1 = m.decode(m.encode(x))
+    m.decode(m.encode(torch.randn(2, 1, 1024)))  # more stream: the caches now hold other audio
+    module = m.module
     m.reset()
+    assert m.module is module  # cleared in place: a reloaded module would recompile on its first calls
     y2 = m.decode(m.encode(x))
     torch.testing.assert_close(y1, y2, atol=0, rtol=0)  # reset forgets the stream's past
     m.set("latent_bias_dim", 0, 1.0)

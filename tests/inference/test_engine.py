@@ -331,3 +331,39 @@ def test_towards_then_clear_returns_to_plain_output() -> None:
     y = _run(eng, x[:, 50 * block :])
     ref = _run(StreamingEngine(ToyStream(), block, _neutral(m.latent_size)), x)[:, 50 * block :]
     np.testing.assert_allclose(y[:, -20 * block :], ref[:, -20 * block :], atol=1e-4)  # after the smoothing
+
+
+class _Counting(ToyStream):
+    """ToyStream that records the order of encode/decode/reset calls."""
+
+    def __init__(self, seed: int = 0) -> None:
+        super().__init__(seed=seed)
+        self.calls: list[str] = []
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls.append("encode")
+        return super().encode(x)
+
+    def reset(self) -> None:
+        self.calls.append("reset")
+        super().reset()
+
+
+def test_models_are_warmed_up_outside_the_audio_thread() -> None:
+    """TorchScript compiles on a module's first calls (120-190 ms for foley-small): the engine runs those calls
+    where it builds a model's buffers (construction, swap_model), then resets the model, so the stream is unchanged."""
+    block = 64
+    x = _signal(block * 30)
+    a = _Counting(seed=0)
+    eng = StreamingEngine(a, block, _neutral(a.latent_size))
+    warm = list(a.calls)
+    assert warm.count("encode") >= 2 and warm[-1] == "reset"  # warmed up, then state cleared
+    got = _run(eng, x[:, : 10 * block])
+    ref = _run(StreamingEngine(ToyStream(seed=0), block, _neutral(a.latent_size)), x[:, : 10 * block])
+    np.testing.assert_allclose(got, ref, atol=1e-6)  # the warm-up left no trace in the stream
+    b = _Counting(seed=1)
+    eng.swap_model(b)
+    assert b.calls.count("encode") >= 2 and b.calls[-1] == "reset"  # before the audio thread sees it
+    n_before = len(b.calls)
+    _run(eng, x[:, 10 * block : 12 * block])
+    assert "reset" not in b.calls[n_before:]  # the swap itself reloads/resets nothing on the hot path

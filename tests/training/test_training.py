@@ -196,3 +196,65 @@ def test_torchrun_two_processes(dataset: Path, tmp_path: Path) -> None:
     st = load_checkpoint(out / "checkpoints" / "last.ckpt")
     assert st["step"] == 8
     assert res.stdout.count("done at step 8") == 2  # both ranks finished; only rank 0 wrote the run
+
+
+def test_nonfinite_gradients_are_skipped(dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A finite loss whose gradient is NaN (sqrt at 0) must not reach the weights (seen when fine-tuning)."""
+    from foleyvae.config import apply_overrides
+    from foleyvae.models.vae import WaveformVAE
+    from foleyvae.training.loop import TrainOptions, train
+
+    real = WaveformVAE.compute_losses
+
+    def nan_grads(self, x):  # type: ignore[no-untyped-def]
+        terms = real(self, x)
+        p = next(self.parameters())
+        terms.recon["spec/multiscale"] = terms.recon["spec/multiscale"] + torch.sqrt(p.sum() * 0.0)  # value 0, grad NaN
+        return terms
+
+    monkeypatch.setattr(WaveformVAE, "compute_losses", nan_grads)
+    cfg = apply_overrides(preset("tiny"), ["train.max_nan_steps=3"])
+    with pytest.raises(FoleyError, match="NaN/inf for 3 consecutive steps"):
+        train(cfg, TrainOptions(dataset, tmp_path / "g", progress=False))
+    st = load_checkpoint(tmp_path / "g" / "checkpoints" / "last.ckpt")
+    assert st["nan_steps"] == 3
+    assert all(torch.isfinite(v).all() for v in st["model"].values() if v.is_floating_point())
+
+
+def test_init_from_export_run_and_mismatch(dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--init-from loads an export's generator (weight norm re-derived) or a run's weights; other presets refused."""
+    from foleyvae.config import apply_overrides
+    from foleyvae.export.loader import load_model
+    from foleyvae.models.builders import build_model
+    from foleyvae.training.init import init_from
+
+    src = tmp_path / "src"
+    assert _train(dataset, src, "--set", "train.max_steps=4", "--set", "train.phase1_steps=4") == 0
+    ts = tmp_path / "src.ts"
+    assert main(["export", str(src), "-o", str(ts)]) == 0
+    cfg = preset("tiny")
+    model = build_model(cfg).eval()
+    assert "pqmf, encoder, decoder" in init_from(model, cfg, ts)
+    exported = load_model(ts).module
+    x = 0.1 * torch.randn(1, 1, 4096)
+    with torch.no_grad():
+        mine = model.encoder(model.pqmf.analysis(x))[0]
+        theirs = exported.encoder(exported.pqmf.analysis(x))[0]
+    torch.testing.assert_close(mine, theirs, atol=1e-5, rtol=1e-4)
+    ckpt = load_checkpoint(src / "checkpoints" / "last.ckpt")
+    fresh = build_model(cfg)
+    assert "step 4" in init_from(fresh, cfg, src)
+    for k, v in fresh.state_dict().items():
+        torch.testing.assert_close(v, ckpt["model"][k])
+    other = apply_overrides(cfg, ["model.latent_size=8"])
+    with pytest.raises(FoleyError, match="latent_size"):
+        init_from(build_model(other), other, ts)
+    with pytest.raises(FoleyError, match="no run folder"):
+        init_from(build_model(cfg), cfg, tmp_path / "nope")
+    # end to end through the CLI: a new run starts from the export and records it
+    out = tmp_path / "ft"
+    assert (
+        _train(dataset, out, "--init-from", str(ts), "--set", "train.max_steps=2", "--set", "train.phase1_steps=2") == 0
+    )
+    assert "initialised from export" in capsys.readouterr().err
+    assert load_checkpoint(out / "checkpoints" / "last.ckpt")["init_from"] == str(ts)

@@ -24,6 +24,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, help="torch CPU threads")
     p.add_argument("--time-budget", type=float, metavar="MINUTES", help="stop with a checkpoint after this long")
     p.add_argument("--stop-at", type=int, metavar="STEP", help="checkpoint and exit at STEP (resume later)")
+    p.add_argument(
+        "--init-from",
+        metavar="MODEL",
+        help="fine-tune: start from this run folder, checkpoint, export or bundled model (same preset)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_force(p)
 
@@ -51,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         time_budget_s=args.time_budget * 60 if args.time_budget else None,
         stop_at_step=args.stop_at,
+        init_from=args.init_from,
     )
     res = train(cfg, opts)
     status = "stopped by signal" if res.stopped_early else "done"

@@ -43,6 +43,7 @@ class TrainOptions:
     threads: int | None = None
     time_budget_s: float | None = None  # stop (with a checkpoint) after this much wall-clock time
     stop_at_step: int | None = None  # checkpoint and exit at this step (train in several sittings)
+    init_from: str | None = None  # start from this run/checkpoint/export's generator weights (fine-tuning)
     log: Callable[[str], None] = field(default=lambda s: print(s, file=sys.stderr))
 
 
@@ -191,6 +192,10 @@ def train(cfg: Config, opts: TrainOptions) -> TrainResult:
         nan_total = int(state.get("nan_steps", 0))
         _set_rng_state(state["rng"])
         opts.log(f"resumed {out} at step {step} (phase {phase_of(step, t)})")
+    elif opts.init_from:
+        from foleyvae.training.init import init_from
+
+        opts.log(init_from(model, cfg, opts.init_from))
 
     labels = train_ds.labels
     credits = _credits(Path(opts.data))
@@ -214,6 +219,7 @@ def train(cfg: Config, opts: TrainOptions) -> TrainResult:
             "nan_steps": nan_total,
             "labels": labels,
             "credits": credits,
+            "init_from": opts.init_from,
         }
         if disc is not None and opt_d is not None:
             st["disc"] = disc.state_dict()
@@ -273,23 +279,26 @@ def train(cfg: Config, opts: TrainOptions) -> TrainResult:
                     f"out of memory at batch {t.batch_size} x {t.n_samples} samples "
                     "(try --set train.batch_size=4 or a smaller train.n_samples)"
                 ) from None
-            if not torch.isfinite(total):
+            finite = bool(torch.isfinite(total))
+            opt_g.zero_grad(set_to_none=True)
+            if finite:
+                total.backward()
+                all_reduce_grads(gen_params, info)
+                # a finite loss can still give inf/NaN gradients; stepping on them would poison every weight
+                finite = bool(torch.isfinite(torch.nn.utils.clip_grad_norm_(gen_params, t.grad_clip)))
+            if finite:
+                consecutive_nan = 0
+                opt_g.step()
+            else:
                 nan_total += 1
                 consecutive_nan += 1
                 opt_g.zero_grad(set_to_none=True)
                 if consecutive_nan >= t.max_nan_steps:
                     checkpoint()
                     raise FoleyError(
-                        f"loss was NaN/inf for {consecutive_nan} consecutive steps at step {step} "
+                        f"loss or gradients were NaN/inf for {consecutive_nan} consecutive steps at step {step} "
                         f"({nan_total} skipped in all); stopping. Lower train.lr or check the data."
                     )
-            else:
-                consecutive_nan = 0
-                opt_g.zero_grad(set_to_none=True)
-                total.backward()
-                all_reduce_grads(gen_params, info)
-                torch.nn.utils.clip_grad_norm_(gen_params, t.grad_clip)
-                opt_g.step()
             step += 1
             batch_in_epoch = bidx + 1
             steps_since += 1
