@@ -113,6 +113,26 @@ def test_laser_centroid_falls_over_time() -> None:
         assert _centroid(x[:q]) > 2.0 * _centroid(x[-q:]), (seed, params)
 
 
+@pytest.mark.parametrize("radius_mm", [1.0, 3.0, 8.0])
+def test_bubble_rings_at_the_minnaert_frequency(radius_mm: float) -> None:
+    """A bubble of radius r rings at 3.26/r Hz (van den Doel 2005); with no rise (xi = 0) its spectrum peaks there."""
+    from foleyvae.data.synth_water import bubble, minnaert_hz
+
+    x = bubble(radius_mm * 1e-3, 0.0, 44100)
+    spec = np.abs(np.fft.rfft(x, 1 << 18))
+    peak = float(np.fft.rfftfreq(1 << 18, 1 / 44100)[np.argmax(spec)])
+    assert peak == pytest.approx(minnaert_hz(radius_mm * 1e-3), rel=0.01)
+    assert abs(x[-1]) < 1e-3 * np.max(np.abs(x))  # rendered until it has decayed
+
+
+def test_pour_resonance_rises_as_the_vessel_fills() -> None:
+    """The air column shortens, so the quarter-wave resonance (c / 4L) rises; params record start and end."""
+    for seed in range(4):
+        _, p = render_sound("water", "pour", seed=seed)
+        lo, hi = p["resonance_hz"]
+        assert hi > lo * 1.3 and lo == pytest.approx(343.0 / (4 * p["column_start_m"]), rel=1e-3)
+
+
 def test_tesla_pulses_at_its_prf() -> None:
     """The gated noise's envelope repeats at the pulse rate: its autocorrelation peaks near 1/PRF."""
     checked = 0
