@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-8)
 PIP_INSTALL := $(PIP) install --disable-pip-version-check -q "torch==2.13.0"
 PORT ?= 8000
 
-.PHONY: studio test test-all sysdeps venv lint typecheck bench data soak bundled-model clean
+.PHONY: studio test test-all sysdeps venv lint typecheck bench data soak bundled-model zoo clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ clean:
 MIN ?= 60
 bundled-model: $(STAMP)
 	scripts/bundled_model.sh $(MIN)
+
+# The model zoo (footsteps, impacts, water, electromagnetic, scifi), each fine-tuned from `foley` for ZOO_MIN minutes.
+ZOO_MIN ?= 20
+zoo: $(STAMP)
+	scripts/zoo.sh $(ZOO_MIN)
 
 # issue #12: 10-minute live soak on a private JACK dummy server (writes benchmarks/results/soak_live.json)
 soak: $(STAMP)

@@ -22,4 +22,11 @@ THREADS=$(nproc)
 $FV train --data data/datasets/foley --preset foley-small --out runs/foley-bundled --force --threads "$THREADS" \
   --time-budget "$MIN" --set train.phase1_steps=4000 --set train.max_steps=5000 --set train.beta_warmup_steps=2000 \
   --set train.val_every=500 --set train.checkpoint_every=100 --set train.log_every=50 --no-progress
-$PY scripts/finish_bundled_model.py runs/foley-bundled data/datasets/foley src/foleyvae/assets/foley "$MIN"
+$PY scripts/finish_model.py runs/foley-bundled data/datasets/foley src/foleyvae/assets/foley --name foley \
+  --title "Foley-VAE bundled model: footsteps, impacts and water" \
+  --description "foley-small waveform VAE trained on free game Foley (minetest, 0 A.D., OpenArena)." \
+  --corpus data/raw/minetest:footsteps,impacts,water --corpus data/raw/0ad:footsteps,impacts,water \
+  --corpus data/raw/openarena:footsteps,impacts,water --budget "$MIN" --command "make bundled-model" \
+  --limit "Trained on a CPU for about an hour: a sketch of the sound, not studio quality yet." \
+  --limit "About 2.5 minutes of training audio; rare labels (glass, ice) are barely learned." \
+  --limit "Mono, 44.1 kHz; other rates are resampled."

@@ -3,19 +3,30 @@
 Reconstruction on the held-out split (per label and overall), a timbre-transfer scorecard on non-Foley inputs
 (espeak-ng speech, taps, music-like sounds) and latent-mixing sweeps; prints a summary, and optionally writes a
 Markdown/HTML report with spectrogram PNGs and a JSON of every number (see ``foleyvae.eval``).
+
+``foleyvae evaluate --zoo [--datasets data/datasets] --report zoo.md`` evaluates every bundled model that has a
+dataset of its name there, on every other one's sounds too (cross-model transfer, ``foleyvae.eval.zoo``).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from foleyvae.cli.common import add_force, check_output
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", required=True, help="model file (.ts), run folder or bundled model name")
-    p.add_argument("--data", required=True, help="dataset folder prepared by 'foleyvae prepare' (with a valid split)")
+    p.add_argument("--model", help="model file (.ts), run folder or bundled model name")
+    p.add_argument("--data", help="dataset folder prepared by 'foleyvae prepare' (with a valid split)")
+    p.add_argument(
+        "--zoo",
+        action="store_true",
+        help="cross-model evaluation of the bundled models that have a dataset of their name in --datasets",
+    )
+    p.add_argument("--datasets", default="data/datasets", help="with --zoo: folder of datasets named like the models")
+    p.add_argument("--examples", type=int, default=6, help="with --zoo: held-out examples per category (default 6)")
     p.add_argument("--report", help="write a report: out.md (Markdown) or out.html; PNGs go to <stem>_files/")
     p.add_argument("--json", help="write every number as JSON")
     p.add_argument("--max-examples", type=int, default=32, help="held-out examples to reconstruct (default 32)")
@@ -57,6 +68,12 @@ def run(args: argparse.Namespace) -> int:
         block_size=args.block,
         seed=args.seed,
     )
+    if args.zoo:
+        return _run_zoo(args, report, json_out)
+    if not args.model or not args.data:
+        from foleyvae.errors import FoleyError
+
+        raise FoleyError("evaluate needs --model and --data (or --zoo)")
     model = load_model(args.model)
     with torch.no_grad():
         result = evaluate(model, args.data, opts, log=lambda msg: print(msg, file=sys.stderr))
@@ -69,5 +86,40 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {json_out}")
     if report is not None:
         write_report(result, report)
+        print(f"wrote {report} (+ {report.stem}_files/)")
+    return 0
+
+
+def _run_zoo(args: argparse.Namespace, report: Any, json_out: Any) -> int:
+    from pathlib import Path
+
+    import torch
+
+    from foleyvae.errors import FoleyError
+    from foleyvae.eval.reports import write_json
+    from foleyvae.eval.zoo import ZooOptions, evaluate_zoo, write_zoo_report
+    from foleyvae.export.loader import list_bundled, load_model
+
+    root = Path(args.datasets)
+    names = [n for n in list_bundled() if (root / n / "index.jsonl").is_file() or (root / n / "dataset.json").is_file()]
+    skipped = sorted(set(list_bundled()) - set(names))
+    if skipped:
+        print(f"no dataset in {root} for: {', '.join(skipped)} (left out)", file=sys.stderr)
+    if len(names) < 2:
+        raise FoleyError(f"--zoo: fewer than two bundled models have a dataset in {root} (scripts/zoo.sh makes them)")
+    opts = ZooOptions(examples=args.examples, corpus_examples=args.corpus_examples, embedding=args.embedding,
+                      block_size=args.block, seed=args.seed)  # fmt: skip
+    models = {n: load_model(n) for n in names}
+    with torch.no_grad():
+        result = evaluate_zoo(models, {n: root / n for n in names}, opts, log=lambda m: print(m, file=sys.stderr))
+    cells = result.numbers["cells"]
+    print("model \\ input  " + "  ".join(f"{c:>16}" for c in names))
+    for m in names:
+        print(f"{m:<14} " + "  ".join(f"{cells[m][c]['dist_in']:6.2f}->{cells[m][c]['dist_out']:6.2f}" for c in names))
+    if json_out is not None:
+        write_json(result.numbers, json_out)
+        print(f"wrote {json_out}")
+    if report is not None:
+        write_zoo_report(result, report)
         print(f"wrote {report} (+ {report.stem}_files/)")
     return 0

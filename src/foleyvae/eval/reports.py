@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import numpy as np
 from foleyvae.errors import FoleyError
 from foleyvae.utils.atomic import atomic_write_text
 
-__all__ = ["Section", "build_sections", "summary_lines", "write_json", "write_report", "draw_figure"]
+__all__ = ["Section", "build_sections", "summary_lines", "write_json", "write_report", "write_sections", "draw_figure"]
 
 
 @dataclass
@@ -250,6 +251,17 @@ def write_report(result: Any, path: str | Path, title: str | None = None) -> Pat
     Raises:
         FoleyError: the suffix is neither .md nor .html.
     """
+    name = title or f"Foley-VAE evaluation: {result.numbers['model']['name']}"
+    return write_sections(name, build_sections, result, path)
+
+
+def write_sections(
+    title: str,
+    sections: Callable[[dict[str, Any], dict[str, str]], list[Section]],
+    result: Any,
+    path: str | Path,
+) -> Path:
+    """Draw ``result.figures`` into ``<stem>_files/`` and write ``sections(numbers, images)`` as .md or .html."""
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix not in (".md", ".markdown", ".html", ".htm"):
@@ -259,10 +271,8 @@ def write_report(result: Any, path: str | Path, title: str | None = None) -> Pat
     for fig in result.figures:
         png = draw_figure(fig, assets / f"{fig.name}.png")
         images[fig.name] = f"{assets.name}/{png.name}"
-    numbers = result.numbers
-    name = title or f"Foley-VAE evaluation: {numbers['model']['name']}"
-    sections = build_sections(numbers, images)
-    text = _html(name, sections) if suffix in (".html", ".htm") else _markdown(name, sections)
+    content = sections(result.numbers, images)
+    text = _html(title, content) if suffix in (".html", ".htm") else _markdown(title, content)
     p.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(p, text)
     return p

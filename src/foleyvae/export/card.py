@@ -92,7 +92,8 @@ def render_markdown(card: dict[str, Any]) -> str:
         lines += ["", "## Data and licences", ""]
         for c in data.get("corpora", []):
             lics = ", ".join(f"{k} ({v} files)" for k, v in c["licences"].items())
-            lines.append(f"- **{c['package']} {c['version']}**: {c['files']} files; {lics}")
+            source = f"{c['package']} {c['version']}" if c.get("package") else c.get("corpus", "?")
+            lines.append(f"- **{source}**: {c['files']} files; {lics}")
         if data.get("labels"):
             lines += ["", "Labels (files): " + ", ".join(f"{k} ({v})" for k, v in data["labels"].items())]
         lines += ["", data.get("credit_note", "")]
