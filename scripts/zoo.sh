@@ -3,6 +3,7 @@
 # on its own corpus, exported (streaming, nn~-compatible) into src/foleyvae/assets/<name>/ with a model card and an
 # evaluation report. Runs on a CPU (a GPU is used when present: --device auto).
 # Usage: scripts/zoo.sh [MINUTES] [NAME ...]   (training minutes per model, default 20; names default to all)
+#        SKIP_TRAIN=1 scripts/zoo.sh MINUTES NAME   (only export, evaluate and write the card of runs/zoo-NAME)
 #   footsteps  impacts  water  electromagnetic  scifi
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,11 +54,14 @@ for name in $NAMES; do
       limit="Trained on procedural sounds only." ;;
     *) echo "unknown zoo model $name (footsteps impacts water electromagnetic scifi)" >&2; exit 2 ;;
   esac
-  $FV prepare "${src[@]}" -o data/datasets/$name --force
-  $FV train --data data/datasets/$name --preset foley-small --out runs/zoo-$name --force --threads "$(nproc)" \
-    --init-from foley --time-budget "$MIN" --set train.lr=0.0005 --set train.beta_warmup_steps=0 \
-    --set train.phase1_steps=20000 --set train.max_steps=20000 --set train.val_every=250 \
-    --set train.checkpoint_every=100 --set train.log_every=50 --no-progress
+  if [ -z "${SKIP_TRAIN:-}" ]; then  # SKIP_TRAIN=1: export/evaluate an existing runs/zoo-NAME again
+    $FV prepare "${src[@]}" -o data/datasets/$name --force
+    $FV train --data data/datasets/$name --preset foley-small --out runs/zoo-$name --force --threads "$(nproc)" \
+      --init-from foley --time-budget "$MIN" --set train.lr=0.0005 --set train.beta_warmup_steps=0 \
+      --set train.phase1_steps=20000 --set train.max_steps=20000 --set train.val_every=250 \
+      --set train.checkpoint_every=100 --set train.log_every=50 --no-progress
+  fi
+  [ -f runs/zoo-$name/latent.json ] || $FV analyze runs/zoo-$name --data data/datasets/$name
   $PY scripts/finish_model.py runs/zoo-$name data/datasets/$name src/foleyvae/assets/$name --name $name \
     --title "$title" --description "$desc" "${corpora[@]}" --budget "$MIN" --command "make zoo (scripts/zoo.sh)" \
     --limit "$LIMIT_CPU" --limit "$limit" --limit "Mono, 44.1 kHz; other rates are resampled."

@@ -258,3 +258,13 @@ def test_init_from_export_run_and_mismatch(dataset: Path, tmp_path: Path, capsys
     )
     assert "initialised from export" in capsys.readouterr().err
     assert load_checkpoint(out / "checkpoints" / "last.ckpt")["init_from"] == str(ts)
+
+
+def test_time_budget_ends_with_a_checkpoint_and_latent_analysis(dataset: Path, tmp_path: Path) -> None:
+    """A run ended by --time-budget is a finished run: checkpoint, then the latent analysis that export needs."""
+    out = tmp_path / "budget"
+    big = ["--set", "train.phase1_steps=100000", "--set", "train.max_steps=100000"]
+    assert _train(dataset, out, "--time-budget", "0.02", *big) == 0  # 1.2 s
+    st = load_checkpoint(out / "checkpoints" / "last.ckpt")
+    assert 0 < st["step"] < 100000
+    assert load_run(out).latent is not None

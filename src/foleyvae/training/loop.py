@@ -246,7 +246,7 @@ def train(cfg: Config, opts: TrainOptions) -> TrainResult:
     )
     stream = _batches(loader, epoch, batch_in_epoch)
     consecutive_nan = 0
-    stopped = False
+    stopped = budget_spent = False
     t_last, steps_since = time.perf_counter(), 0
     t_start = t_last
     model.train()
@@ -260,7 +260,7 @@ def train(cfg: Config, opts: TrainOptions) -> TrainResult:
                 stopped = True
                 break
             if opts.time_budget_s is not None and time.perf_counter() - t_start > opts.time_budget_s:
-                stopped = True
+                stopped = budget_spent = True
                 opts.log(f"time budget of {opts.time_budget_s:.0f} s reached: checkpoint at step {step}")
                 break
             epoch, bidx, batch = next(stream)
@@ -330,7 +330,8 @@ def train(cfg: Config, opts: TrainOptions) -> TrainResult:
                 checkpoint()
         if not stopped or step > 0:
             checkpoint()
-        if info.is_main and not stopped and step >= t.max_steps and t.phase1_steps != step:
+        finished = budget_spent or (not stopped and step >= t.max_steps)  # not a signal or --stop-at pause
+        if info.is_main and finished and t.phase1_steps != step:
             analyze_run_model(model, valid_ds, out, device)
     bar.close()
     if writer is not None:
