@@ -161,7 +161,7 @@ def test_sigterm_checkpoints_and_exits(dataset: Path, tmp_path: Path) -> None:
     time.sleep(8)
     proc.send_signal(signal.SIGTERM)
     stdout, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 0 and "stopped by signal" in stdout
+    assert proc.returncode == 0 and "stopped (resume with --resume)" in stdout
     assert load_checkpoint(out / "checkpoints" / "last.ckpt")["step"] > 0
 
 

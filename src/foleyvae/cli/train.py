@@ -59,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
         init_from=args.init_from,
     )
     res = train(cfg, opts)
-    status = "stopped by signal" if res.stopped_early else "done"
+    status = (
+        "time budget spent" if res.budget_spent else "stopped (resume with --resume)" if res.stopped_early else "done"
+    )
     print(f"{status} at step {res.step} -> {args.out} ({res.nan_steps} NaN steps skipped)")
     return 0

@@ -50,9 +50,10 @@ class TrainOptions:
 @dataclass
 class TrainResult:
     step: int
-    stopped_early: bool
+    stopped_early: bool  # by a signal, --stop-at or the time budget (see ``budget_spent``)
     nan_steps: int
     validations: list[dict[str, float]]
+    budget_spent: bool = False
 
 
 class _StopFlag:
@@ -337,7 +338,9 @@ def train(cfg: Config, opts: TrainOptions) -> TrainResult:
     if writer is not None:
         writer.close()
     shutdown(info)
-    return TrainResult(step=step, stopped_early=stopped, nan_steps=nan_total, validations=validations)
+    return TrainResult(
+        step=step, stopped_early=stopped, nan_steps=nan_total, validations=validations, budget_spent=budget_spent
+    )
 
 
 def _generator_step(
