@@ -158,7 +158,10 @@ def test_sigterm_checkpoints_and_exits(dataset: Path, tmp_path: Path) -> None:
     out = tmp_path / "t"
     cmd = _train_cmd(dataset, out, "--set", "train.checkpoint_every=100000")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    time.sleep(8)
+    deadline = time.monotonic() + 120
+    while not (out / "config.yaml").is_file() and time.monotonic() < deadline:  # startup is slow on a loaded CPU
+        time.sleep(0.2)
+    time.sleep(2)  # into the loop, where the handler is installed
     proc.send_signal(signal.SIGTERM)
     stdout, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0 and "stopped (resume with --resume)" in stdout
