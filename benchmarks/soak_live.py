@@ -3,8 +3,8 @@
 What runs (one process for the engine, one small JACK client process as the microphone):
 
 * a private ``jackd --no-realtime -d dummy`` server at 44100 Hz with period = ``--block``;
-* a player process (this script with ``--player``) that loops speech + footsteps from
-  ``foleyvae/assets/samples`` into our input port, and replaces one period by NaNs every ``--nan-every`` seconds;
+* a player process (this script with ``--player``) that loops speech + footsteps from ``foleyvae/assets/samples``,
+  silence and hard-clipped speech into our input port, and replaces one period by NaNs every ``--nan-every`` s;
 * a :class:`~foleyvae.live.audio_io.LiveSession` running the bundled ``--model`` live;
 * a control thread that sets ``--rate`` random valid bias / scale / temperature values per second and swaps the
   model once at the middle of the measured part (``engine.swap_model`` with the same model loaded again);
@@ -51,7 +51,8 @@ def rss_mb() -> float:
 
 
 def input_loop() -> np.ndarray:
-    """The microphone signal ``[n]`` float32 at 44.1 kHz: speech then footsteps, looped by the player."""
+    """The microphone signal ``[n]`` float32 at 44.1 kHz, looped by the player: speech, footsteps, 2 s of digital
+    silence, then the speech again driven 24 dB into hard clipping (a mic gain mistake: full-scale square-ish)."""
     import soundfile as sf
 
     parts = []
@@ -62,6 +63,8 @@ def input_loop() -> np.ndarray:
 
             x = soxr.resample(x, sr, SR).astype(np.float32)
         parts.append(x.mean(axis=1))
+    parts.append(np.zeros(2 * SR, np.float32))
+    parts.append(np.clip(parts[0] * 16.0, -1.0, 1.0))
     return np.ascontiguousarray(np.concatenate(parts))
 
 
