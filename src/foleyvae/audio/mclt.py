@@ -108,7 +108,8 @@ def _frame_synthesis(spec: Tensor, mode: str) -> Tensor:
     """Per-frame inverse: complex ``[..., N, frames]`` -> windowed real frames ``[..., frames, 2N]``."""
     n_bins = spec.shape[-2]
     if mode not in ("average", "real"):
-        raise FoleyError(f"imclt mode must be 'average' or 'real', got {mode!r}")
+        # no {mode!r}: the MCLT exports script this function, and TorchScript has no f-string conversions
+        raise FoleyError(f"imclt mode must be 'average' or 'real', got '{mode}'")
     if not spec.is_complex():
         raise FoleyError("imclt expects complex MCLT coefficients")
     real = _real_dtype(spec)

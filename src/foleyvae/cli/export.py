@@ -38,9 +38,11 @@ def run(args: argparse.Namespace) -> int:
         name=art.config.name,
     )
     err = report["max_abs_error"]
+    mode = "streaming" if report["streaming"] else "non-streaming"
+    if report.get("model_kind"):  # MCLT clip models keep no state: --streaming does not apply
+        mode = f"{report['model_kind']}, one latent vector per {report['hop_length']}-sample clip"
     print(
         f"wrote {out} ({report['size_bytes'] / 1e6:.1f} MB, latent {report['latent_size']}/"
-        f"{report['full_latent_size']} dims, {'streaming' if args.streaming else 'non-streaming'}, "
-        f"self-check max error {err:.1e}, {report['seconds']:.1f} s)"
+        f"{report['full_latent_size']} dims, {mode}, self-check max error {err:.1e}, {report['seconds']:.1f} s)"
     )
     return 0

@@ -119,6 +119,8 @@ class TorchScriptStreamModel:
 
     def reset(self) -> None:
         """Forget the stream's past (in place; see the class docstring)."""
+        if self.metadata.get("stateless"):
+            return  # clip models (the MCLT family) code every clip independently: nothing to forget
         if not (self._flags or self._positions or self._pads):
             self.module = self._load()
             self._find_state()
@@ -220,7 +222,15 @@ def _load_run(run_dir: Path) -> StreamModel:
         "config": art.config.to_dict(),
     }
     model: Any = art.model
-    return EagerStreamModel(model, art.latent, None, name=run_dir.name, metadata=meta)
+    latent = art.latent
+    from foleyvae.models.spectral import MCLTComplexVAE
+
+    if isinstance(model, MCLTComplexVAE):  # complex latent: played as real channels, as in its exported file
+        from foleyvae.export.spectral import RealLatentView, usable_latent
+
+        model = RealLatentView(model)
+        latent, _ = usable_latent(latent, model)
+    return EagerStreamModel(model, latent, None, name=run_dir.name, metadata=meta)
 
 
 def load_model(path_or_name: str | Path) -> StreamModel:

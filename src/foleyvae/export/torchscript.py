@@ -1,5 +1,8 @@
 """Export a waveform VAE to an nn~-compatible TorchScript file (ARCHITECTURE.md section 3, "nn~ contract").
 
+The clip-based MCLT VAEs go through the same :func:`export_model`, which hands them to :mod:`.spectral` (same file
+format, helpers and self-check; their wrapper shares :class:`NnTildeBase` with :class:`NnTildeWrapper`).
+
 One audited function, :func:`export_model`: deep-copy the model, remove the weight-norm parametrizations, switch
 eval (the noise synth reads its fixed table) and, for the streaming variant, streaming mode *before* scripting (a
 scripted module keeps the mode it was scripted in), wrap it in :class:`NnTildeWrapper`, script, embed the metadata
@@ -183,11 +186,12 @@ def _make_scriptable(module: M) -> M:
     return module
 
 
-class NnTildeWrapper(nn.Module):
-    """The scripted module: nn~ methods, attributes and latent handling around a WaveformVAE's parts.
+class NnTildeBase(nn.Module):
+    """What every exported wrapper shares: nn~ ``*_params`` buffers, labels, attributes and the PCA latent.
 
-    Holds the PQMF, encoder and decoder directly (not the WaveformVAE, whose training-only parts need not script).
-    Shapes: see the module docstring. Built by :func:`export_model`; not meant to be used un-scripted elsewhere.
+    Subclasses hold the model's parts and define ``encode``/``decode``/``forward`` with :meth:`_to_pca` (posterior
+    -> first k PCA coords) and :meth:`_from_pca` (k coords -> bias/scale -> fill -> full latent). ``full_latent_size``
+    is the size of the real latent the PCA acts on (``L``; ``2L`` for the complex VAE's real/imaginary channels).
     """
 
     pca_mean: Tensor
@@ -202,7 +206,12 @@ class NnTildeWrapper(nn.Module):
 
     def __init__(
         self,
-        model: AutoEncoder,
+        *,
+        sample_rate: int,
+        channels: int,
+        hop_length: int,
+        delay_samples: int,
+        full_latent_size: int,
         pca_mean: Tensor,
         components: Tensor,
         pca_std: Tensor,
@@ -211,17 +220,12 @@ class NnTildeWrapper(nn.Module):
         input_labels: list[str],
     ) -> None:
         super().__init__()
-        vae: Any = model
-        self.pqmf = vae.pqmf
-        self.encoder = vae.encoder
-        self.decoder = vae.decoder
-        self.n_bands = int(vae.n_bands)
-        self.channels = int(model.channels)
-        self.sr = int(model.sample_rate)
-        self.sample_rate = int(model.sample_rate)
-        self.hop_length = int(model.hop_length)
-        self.delay_samples = int(model.delay_samples)
-        self.full_latent_size = int(model.latent_size)
+        self.channels = int(channels)
+        self.sr = int(sample_rate)
+        self.sample_rate = int(sample_rate)
+        self.hop_length = int(hop_length)
+        self.delay_samples = int(delay_samples)
+        self.full_latent_size = int(full_latent_size)
         self.latent_size = int(k)
         self.streaming = bool(streaming)
         self.register_buffer("pca_mean", pca_mean.reshape(-1, 1).clone())  # [L, 1]
@@ -252,21 +256,13 @@ class NnTildeWrapper(nn.Module):
         self.forward_input_labels = list(input_labels)
         self.forward_output_labels = list(audio_out)
 
-    # ------------------------------------------------------------------------------------------ methods
-    @torch.jit.export
-    def encode(self, x: Tensor) -> Tensor:
-        """x ``[B, C, n]`` (n a multiple of hop_length) -> PCA latent ``[B, k, n / hop_length]``."""
-        b, c, t = x.shape
-        bands = self.pqmf.analysis(x.reshape(b * c, 1, t)).reshape(b, c * self.n_bands, t // self.n_bands)
-        mean, std = self.encoder(bands)
-        z = mean
-        if self.temperature > 0.0:
-            z = mean + self.temperature * std * torch.randn_like(mean)
+    def _to_pca(self, z: Tensor) -> Tensor:
+        """Latent ``[B, L, F]`` -> first k PCA coords ``[B, k, F]``."""
         return torch.matmul(self.components[: self.latent_size], z - self.pca_mean)
 
-    @torch.jit.export
-    def decode(self, z: Tensor) -> Tensor:
-        """z ``[B, k, F]`` (PCA coords) -> audio ``[B, C, F * hop_length]``."""
+    def _from_pca(self, z: Tensor) -> Tensor:
+        """k PCA coords ``[B, k, F]`` -> ``z * latent_scale + latent_bias``, the other L - k dims filled with
+        ``temperature x pca_std x N(0, 1)`` (zeros at temperature 0) -> latent ``[B, L, F]``."""
         b, k, f = z.shape
         p = z * self.scale_t + self.bias_t
         n_rest = self.full_latent_size - k
@@ -276,15 +272,7 @@ class NnTildeWrapper(nn.Module):
             else:
                 rest = torch.zeros(b, n_rest, f, dtype=z.dtype, device=z.device)
             p = torch.cat([p, rest], dim=1)
-        latent = torch.matmul(self.components.t(), p) + self.pca_mean
-        bands = self.decoder(latent)
-        c = bands.shape[1] // self.n_bands
-        tb = bands.shape[-1]
-        return self.pqmf.synthesis(bands.reshape(b * c, self.n_bands, tb)).reshape(b, c, tb * self.n_bands)
-
-    def forward(self, x: Tensor) -> Tensor:
-        """decode(encode(x)): ``[B, C, n]`` -> ``[B, C, n]`` (delayed by delay_samples)."""
-        return self.decode(self.encode(x))
+        return torch.matmul(self.components.t(), p) + self.pca_mean
 
     # ------------------------------------------------------------------------------------------ nn~ API
     @torch.jit.export
@@ -357,6 +345,68 @@ class NnTildeWrapper(nn.Module):
         return self.set_latent_scale(values)
 
 
+class NnTildeWrapper(NnTildeBase):
+    """The scripted module: nn~ methods, attributes and latent handling around a WaveformVAE's parts.
+
+    Holds the PQMF, encoder and decoder directly (not the WaveformVAE, whose training-only parts need not script).
+    Shapes: see the module docstring. Built by :func:`export_model`; not meant to be used un-scripted elsewhere.
+    """
+
+    def __init__(
+        self,
+        model: AutoEncoder,
+        pca_mean: Tensor,
+        components: Tensor,
+        pca_std: Tensor,
+        k: int,
+        streaming: bool,
+        input_labels: list[str],
+    ) -> None:
+        super().__init__(
+            sample_rate=int(model.sample_rate),
+            channels=int(model.channels),
+            hop_length=int(model.hop_length),
+            delay_samples=int(model.delay_samples),
+            full_latent_size=int(model.latent_size),
+            pca_mean=pca_mean,
+            components=components,
+            pca_std=pca_std,
+            k=k,
+            streaming=streaming,
+            input_labels=input_labels,
+        )
+        vae: Any = model
+        self.pqmf = vae.pqmf
+        self.encoder = vae.encoder
+        self.decoder = vae.decoder
+        self.n_bands = int(vae.n_bands)
+
+    # ------------------------------------------------------------------------------------------ methods
+    @torch.jit.export
+    def encode(self, x: Tensor) -> Tensor:
+        """x ``[B, C, n]`` (n a multiple of hop_length) -> PCA latent ``[B, k, n / hop_length]``."""
+        b, c, t = x.shape
+        bands = self.pqmf.analysis(x.reshape(b * c, 1, t)).reshape(b, c * self.n_bands, t // self.n_bands)
+        mean, std = self.encoder(bands)
+        z = mean
+        if self.temperature > 0.0:
+            z = mean + self.temperature * std * torch.randn_like(mean)
+        return self._to_pca(z)
+
+    @torch.jit.export
+    def decode(self, z: Tensor) -> Tensor:
+        """z ``[B, k, F]`` (PCA coords) -> audio ``[B, C, F * hop_length]``."""
+        b = z.shape[0]
+        bands = self.decoder(self._from_pca(z))
+        c = bands.shape[1] // self.n_bands
+        tb = bands.shape[-1]
+        return self.pqmf.synthesis(bands.reshape(b * c, self.n_bands, tb)).reshape(b, c, tb * self.n_bands)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """decode(encode(x)): ``[B, C, n]`` -> ``[B, C, n]`` (delayed by delay_samples)."""
+        return self.decode(self.encode(x))
+
+
 class ExportReport(dict[str, Any]):
     """What export_model measured: path, size_bytes, sha256, k, max_abs_error per check, seconds."""
 
@@ -405,11 +455,15 @@ def self_check(
     k: int,
     streaming: bool,
     block_sizes: tuple[int, ...] = CHECK_BLOCK_SIZES,
+    tolerance: float | None = None,
 ) -> dict[str, float]:
     """Reload the serialized file and compare encode/decode/forward with the eager model, per block size and batch.
 
-    Returns ``{"<block>/b<batch>/<method>": max abs error}``; raises FoleyError above tolerance.
+    ``reference`` follows :class:`EagerStreamModel`'s latent convention (a real ``[B, L, F]`` posterior mean).
+    Returns ``{"<block>/b<batch>/<method>": max abs error}``; raises FoleyError above ``tolerance`` (default
+    ``TOLERANCE``) times ``max(1, max |reference output|)``.
     """
+    tol = TOLERANCE if tolerance is None else tolerance
     hop = int(reference.hop_length)
     sizes = [b for b in block_sizes if b % hop == 0] or [hop * max(1, 2048 // hop)]
     errors: dict[str, float] = {}
@@ -442,7 +496,7 @@ def self_check(
                     raise FoleyError(f"export self-check: {name} gives non-finite values (block {block})")
                 err = float((a - ref).abs().max()) if a.numel() else 0.0
                 errors[f"{block}/b{batch}/{name}"] = err
-                if err > TOLERANCE * max(1.0, float(ref.abs().max())):
+                if err > tol * max(1.0, float(ref.abs().max())):
                     raise FoleyError(
                         f"export self-check failed: {name} differs from the eager model by {err:.2e} "
                         f"(block {block}, batch {batch}); no file written"
@@ -499,18 +553,40 @@ def export_model(
     credits: list[str] | None = None,
     name: str | None = None,
     check: bool = True,
-    check_block_sizes: tuple[int, ...] = CHECK_BLOCK_SIZES,
+    check_block_sizes: tuple[int, ...] | None = None,
 ) -> ExportReport:
     """Write ``out_path`` (TorchScript, nn~ contract) and ``out_path.sha256``; both atomically, only if checked.
 
-    The caller's model is not modified (a deep copy is exported). Raises FoleyError if the model is not a waveform
-    VAE, or if the reloaded file differs from the eager model by more than 1e-5.
+    The caller's model is not modified (a deep copy is exported). The clip-based MCLT VAEs are exported by
+    :func:`foleyvae.export.spectral.export_clip_model` (``streaming`` does not apply: they keep no state).
+    ``check_block_sizes`` default to :data:`CHECK_BLOCK_SIZES` (waveform) or one clip (MCLT). Raises FoleyError for
+    other models, or if the reloaded file differs from the eager model by more than 1e-5.
     """
     import time
 
+    from foleyvae.models.spectral import MCLTVAEBase
+
+    if isinstance(model, MCLTVAEBase):
+        from foleyvae.export.spectral import export_clip_model
+
+        return export_clip_model(
+            model,
+            config,
+            latent,
+            out_path,
+            fidelity=fidelity,
+            credits=credits,
+            name=name,
+            check=check,
+            check_block_sizes=check_block_sizes,
+        )
     t0 = time.perf_counter()
     if not all(hasattr(model, a) for a in ("pqmf", "encoder", "decoder", "n_bands")):
-        raise FoleyError(f"only waveform VAEs can be exported to nn~ files, not {type(model).__name__}")
+        raise FoleyError(
+            f"only waveform VAEs and the MCLT VAEs can be exported to nn~ files, not {type(model).__name__}"
+        )
+    if check_block_sizes is None:
+        check_block_sizes = CHECK_BLOCK_SIZES
     out_path = Path(out_path)
     k = choose_dims(latent, int(model.latent_size), fidelity)
     pca_mean, comps, pca_std = pca_tensors(latent, int(model.latent_size))
@@ -522,25 +598,13 @@ def export_model(
     work.requires_grad_(False)  # plain inference file: outputs carry no autograd graph
     labels = [f"(signal) input {i}" for i in range(int(model.channels))]
     wrapper = NnTildeWrapper(work, pca_mean, comps, pca_std, k, streaming, labels).eval()
-    try:
-        with _resolved_annotations(wrapper), quiet_jit():
-            scripted = torch.jit.script(wrapper)
-    except Exception as e:  # scripting errors are bugs in the model code; keep the message short for the user
-        lines = [ln for ln in str(e).splitlines() if ln.strip()]
-        raise FoleyError(f"TorchScript compilation failed: {lines[0] if lines else type(e).__name__}") from e
     block_size = int(config.stream.block_size) if config is not None else int(model.hop_length)
     meta = build_metadata(
         model, config, latent, k, fidelity, streaming, block_size, credits, name or (config.name if config else "model")
     )
-    buf = io.BytesIO()
-    with quiet_jit():
-        torch.jit.save(scripted, buf, _extra_files={EXTRA_FILE: json.dumps(meta)})
-    data = buf.getvalue()
+    data = script_to_bytes(wrapper, meta)
     errors = self_check(data, reference, latent, k, streaming, check_block_sizes) if check else {}
-    digest = hashlib.sha256(data).hexdigest()
-    with atomic_path(out_path) as tmp:
-        tmp.write_bytes(data)
-    atomic_write_text(sha256_path(out_path), f"{digest}  {out_path.name}\n")
+    digest = write_export(data, out_path)
     return ExportReport(
         path=str(out_path),
         size_bytes=len(data),
@@ -552,6 +616,29 @@ def export_model(
         errors=errors,
         seconds=time.perf_counter() - t0,
     )
+
+
+def script_to_bytes(wrapper: nn.Module, meta: dict[str, Any]) -> bytes:
+    """Script ``wrapper`` and serialize it with ``meta`` as the ``foleyvae.json`` extra file."""
+    try:
+        with _resolved_annotations(wrapper), quiet_jit():
+            scripted = torch.jit.script(wrapper)
+    except Exception as e:  # scripting errors are bugs in the model code; keep the message short for the user
+        lines = [ln for ln in str(e).splitlines() if ln.strip()]
+        raise FoleyError(f"TorchScript compilation failed: {lines[0] if lines else type(e).__name__}") from e
+    buf = io.BytesIO()
+    with quiet_jit():
+        torch.jit.save(scripted, buf, _extra_files={EXTRA_FILE: json.dumps(meta)})
+    return buf.getvalue()
+
+
+def write_export(data: bytes, out_path: Path) -> str:
+    """Write the checked file and its ``.sha256`` sidecar, each atomically; returns the hex digest."""
+    digest = hashlib.sha256(data).hexdigest()
+    with atomic_path(out_path) as tmp:
+        tmp.write_bytes(data)
+    atomic_write_text(sha256_path(out_path), f"{digest}  {out_path.name}\n")
+    return digest
 
 
 def sha256_path(path: str | Path) -> Path:

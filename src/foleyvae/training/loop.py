@@ -438,7 +438,10 @@ def analyze_run_model(model: Any, ds: Any, out: Path, device: torch.device) -> A
         x = ds[i].unsqueeze(0).to(device)
         hop = model.hop_length
         x = x[..., : x.shape[-1] // hop * hop]
-        means.append(model.encode(x, sample=False).mean[0].cpu().numpy())
+        mean = model.encode(x, sample=False).mean[0]
+        if mean.is_complex():  # the CVAE: real and imaginary parts as 2L real dims (its exported latent)
+            mean = torch.cat([mean.real, mean.imag], dim=0)
+        means.append(mean.cpu().numpy())
         labels.append(ds.label_of(i))
     space = fit_latent_space(np.stack(means).astype(np.float64), labels)
     space.save(out / "latent.json")
