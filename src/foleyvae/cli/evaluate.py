@@ -48,7 +48,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from foleyvae.eval.reports import summary_lines, write_json, write_report
+    from foleyvae.eval.reports import summary_lines, write_report
     from foleyvae.eval.suite import EvalOptions, evaluate
     from foleyvae.export.loader import load_model
 
@@ -81,13 +81,20 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     if result.numbers["embedding"]["backend"] != "aisfx":
         print("note: aisfx not used; distances use the hand-made embedding (pip install --no-deps aisfx)")
+    _write(result, json_out, report, write_report)
+    return 0
+
+
+def _write(result: Any, json_out: Any, report: Any, write: Any) -> None:
+    """The JSON of every number and the report (``write(result, path)``), where asked for."""
+    from foleyvae.eval.reports import write_json
+
     if json_out is not None:
         write_json(result.numbers, json_out)
         print(f"wrote {json_out}")
     if report is not None:
-        write_report(result, report)
+        write(result, report)
         print(f"wrote {report} (+ {report.stem}_files/)")
-    return 0
 
 
 def _run_zoo(args: argparse.Namespace, report: Any, json_out: Any) -> int:
@@ -96,7 +103,6 @@ def _run_zoo(args: argparse.Namespace, report: Any, json_out: Any) -> int:
     import torch
 
     from foleyvae.errors import FoleyError
-    from foleyvae.eval.reports import write_json
     from foleyvae.eval.zoo import ZooOptions, evaluate_zoo, write_zoo_report
     from foleyvae.export.loader import list_bundled, load_model
 
@@ -116,10 +122,5 @@ def _run_zoo(args: argparse.Namespace, report: Any, json_out: Any) -> int:
     print("model \\ input  " + "  ".join(f"{c:>16}" for c in names))
     for m in names:
         print(f"{m:<14} " + "  ".join(f"{cells[m][c]['dist_in']:6.2f}->{cells[m][c]['dist_out']:6.2f}" for c in names))
-    if json_out is not None:
-        write_json(result.numbers, json_out)
-        print(f"wrote {json_out}")
-    if report is not None:
-        write_zoo_report(result, report)
-        print(f"wrote {report} (+ {report.stem}_files/)")
+    _write(result, json_out, report, write_zoo_report)
     return 0
