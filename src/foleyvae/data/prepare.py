@@ -25,19 +25,22 @@ Leading/trailing silence is trimmed against a threshold relative to the file's p
 
 Re-running on the same input is incremental: a file whose (path, size, mtime) is already in the dataset with the
 same audio options is copied from the old shards without decoding. The new dataset is always built in a temporary
-folder beside the target and swapped in with renames, so a crash or Ctrl-C leaves the previous dataset intact.
+folder beside the target and swapped in with one atomic exchange (two renames where the OS has none), so a crash,
+Ctrl-C or SIGKILL leaves the previous dataset or the new one, never a mix; the next run removes what a killed run
+left beside the dataset. Decoding workers die with the prepare process (Linux), so a killed run leaves no orphans.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import hashlib
 import json
 import math
 import os
 import shutil
+import signal
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -48,7 +51,7 @@ import numpy as np
 
 from foleyvae.audio import io as audio_io
 from foleyvae.errors import FoleyError
-from foleyvae.utils.atomic import swap_in_dir
+from foleyvae.utils.atomic import remove_dead_staging, staging_dir, swap_in_dir
 
 __all__ = [
     "DATASET_FORMAT",
@@ -412,8 +415,8 @@ def prepare_dataset(
                     old_entries[k] = e
 
     report = PrepareReport(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.prepare-", dir=out.parent))
+    remove_dead_staging(out)
+    staging = staging_dir(out, "prepare")
     _chmod_like_mkdir(staging)
     try:
         results = _build(found, old_entries, out, staging, opts, workers, progress, warn, report)
@@ -489,7 +492,9 @@ def _build(
     results: Iterable[tuple[int, np.ndarray | None, float, int, str]]
     pool: cf.ProcessPoolExecutor | None = None
     if workers > 0 and len(jobs) > 1:
-        pool = cf.ProcessPoolExecutor(max_workers=min(workers, len(jobs)))
+        pool = cf.ProcessPoolExecutor(
+            max_workers=min(workers, len(jobs)), initializer=_die_with_parent, initargs=(os.getpid(),)
+        )
         results = pool.map(_worker, jobs, chunksize=max(1, min(8, len(jobs) // (4 * workers))))
     else:
         results = map(_worker, jobs)
@@ -548,6 +553,24 @@ def _build(
     }
     (staging / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n")
     return len(entries)
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Pool initializer: the worker gets SIGKILL when the prepare process dies (Linux ``PR_SET_PDEATHSIG``).
+
+    Without it a prepare killed mid-run leaves its workers blocked on the task queue forever (they hold the
+    queue's pipe open themselves, so they never see EOF).
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    with contextlib.suppress(PermissionError):
+        try:
+            os.kill(parent_pid, 0)
+        except ProcessLookupError:  # the parent died before the signal was armed
+            os._exit(1)
 
 
 def _chmod_like_mkdir(path: Path) -> None:

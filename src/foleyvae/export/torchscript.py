@@ -633,11 +633,18 @@ def script_to_bytes(wrapper: nn.Module, meta: dict[str, Any]) -> bytes:
 
 
 def write_export(data: bytes, out_path: Path) -> str:
-    """Write the checked file and its ``.sha256`` sidecar, each atomically; returns the hex digest."""
+    """Write the checked file and its ``.sha256`` sidecar, each atomically; returns the hex digest.
+
+    The old sidecar goes before the new file replaces the old one: a process killed between the two renames then
+    leaves a file without a sidecar (loaded unchecked) instead of one whose sidecar names the previous file's hash
+    (refused by the loader as corrupted). The next export writes both again.
+    """
     digest = hashlib.sha256(data).hexdigest()
+    side = sha256_path(out_path)
     with atomic_path(out_path) as tmp:
         tmp.write_bytes(data)
-    atomic_write_text(sha256_path(out_path), f"{digest}  {out_path.name}\n")
+        side.unlink(missing_ok=True)
+    atomic_write_text(side, f"{digest}  {out_path.name}\n")
     return digest
 
 

@@ -139,12 +139,16 @@ class ModelCatalog:
 
 
 def _find_ts(root: Path, depth: int) -> list[Path]:
+    """``.ts`` files under ``root`` (``depth`` levels); hidden names are skipped: ``.tmp-*`` is an export in flight
+    or the remains of a killed one (see foleyvae.utils.atomic), not a model."""
     out: list[Path] = []
     try:
         for p in root.iterdir():
+            if p.name.startswith("."):
+                continue
             if p.is_file() and p.suffix == ".ts":
                 out.append(p)
-            elif p.is_dir() and depth > 1 and not p.name.startswith("."):
+            elif p.is_dir() and depth > 1:
                 out += _find_ts(p, depth - 1)
     except OSError:
         pass
