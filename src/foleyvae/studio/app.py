@@ -460,6 +460,9 @@ def create_app(cfg: StudioConfig, studio: Studio | None = None) -> FastAPI:
 
         try:
             while True:
+                # Yield to the event loop between messages: with a backlog, receive() returns without suspending,
+                # so a page flooding controls would otherwise starve every other request until it stops sending.
+                await asyncio.sleep(0)
                 message = await websocket.receive()
                 if message["type"] == "websocket.disconnect":
                     break
