@@ -41,3 +41,34 @@ def test_card_md_names_the_licences() -> None:
         assert needle in md
     with pytest.raises(Exception, match="no such model"):
         load_model("not-a-model")
+
+
+ZOO = ("footsteps", "impacts", "water", "electromagnetic", "scifi")
+
+
+@pytest.mark.parametrize("name", ZOO)
+def test_zoo_model_loads_by_name_and_has_its_card(name: str) -> None:
+    """Each zoo model: listed, checksummed file, card consistent with the file, licences, an evaluation report."""
+    assert name in list_bundled()
+    folder = assets_dir() / name
+    card = json.loads((folder / "card.json").read_text())
+    m = load_model(name)
+    assert card["name"] == name and m.metadata["name"] == name
+    assert m.sample_rate == card["sample_rate"] and m.latent_size == card["latent_size"]
+    assert card["training"]["steps"] > 500 and "initialised_from" in card["training"]
+    assert card["data"]["corpora"] and any((folder / "licences").iterdir())
+    assert "held-out multiscale spectral distance" in card["metrics"]  # evaluated, not assumed
+    assert (folder / "eval" / "report.md").is_file() and (folder / "model.ts.sha256").is_file()
+
+
+def test_zoo_models_transfer_a_footstep_and_stay_small() -> None:
+    """A new user's path: a real footstep through every zoo model gives finite, non-silent, enveloped audio; all
+    bundled models together stay under ~40 MB (the issue's budget)."""
+    x, sr = aio.load(sorted((assets_dir() / "samples").glob("*.wav"))[0], sample_rate=44100, channels=1)
+    lx = loudness(x[0], sr)
+    for name in ZOO:
+        y = regenerate(load_model(name), x)
+        assert y.shape == x.shape and np.isfinite(y).all() and np.abs(y).max() > 0.01, name
+        assert np.corrcoef(lx, loudness(y[0], sr))[0, 1] > 0.5, name
+    total = sum(p.stat().st_size for p in assets_dir().rglob("*") if p.is_file())
+    assert total < 40e6, total
