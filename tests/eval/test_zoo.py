@@ -48,6 +48,7 @@ def test_zoo_cli_report(tiny_dataset: Path, tiny_model: Any, tmp_path: Path, mon
     text = report.read_text()
     assert "Cross-model transfer" in text
     assert any(line.startswith("| water | ") for line in text.splitlines())  # a matrix row per model
+    assert (tmp_path / "zoo_files" / "cross_footsteps_to_water.png").stat().st_size > 1000  # footsteps through water
     assert (tmp_path / "zoo_files" / "cross_water_to_footsteps.png").stat().st_size > 1000
     monkeypatch.setattr(loader, "list_bundled", lambda: ["footsteps"])
     assert main(["evaluate", "--zoo", "--datasets", str(root)]) == 1  # fewer than two: a clear error

@@ -9,7 +9,8 @@ examples of ``S`` are rendered through ``M`` with the streaming engine (``infere
   input's. A model that imposes its timbre moves foreign sounds toward its corpus: ``dist_out < dist_in`` off the
   diagonal (``closer`` is the fraction of examples where that holds), while onsets keep the input's rhythm.
 
-Spectrogram pictures show one foreign input per model (e.g. footsteps through ``water``).
+Spectrogram pictures show one foreign input per model: footsteps through every other model (through ``water``,
+``scifi``, ...), and the next category through ``footsteps``.
 """
 
 from __future__ import annotations
@@ -110,8 +111,7 @@ def evaluate_zoo(
             agg = M.aggregate(rows, CELL_KEYS + (("multiscale", "mel") if s == m else ()))
             agg["closer"] = float(np.mean([r["dist_out"] < r["dist_in"] for r in rows]))
             cells[m][s] = agg
-            # one foreign input per model: the next category in name order (e.g. footsteps through water)
-            if s == names[(names.index(m) + 1) % len(names)]:
+            if s == _figure_source(m, names):
                 label, audio, data_sr = held[s][0]
                 x = _mono(_to_model(model, audio, data_sr))
                 y = _mono(regenerate(model, _to_model(model, audio, data_sr), opts.block_size))
@@ -126,6 +126,14 @@ def evaluate_zoo(
         "seconds": time.perf_counter() - t0,
     }
     return EvalResult(_clean(numbers), figures)
+
+
+def _figure_source(model: str, names: list[str]) -> str:
+    """The foreign category drawn for ``model``: footsteps (the Foley artist's usual input, e.g. footsteps through
+    water), or for the footsteps model itself the next category in name order."""
+    if "footsteps" in names and model != "footsteps":
+        return "footsteps"
+    return names[(names.index(model) + 1) % len(names)]
 
 
 def zoo_sections(numbers: dict[str, Any], images: dict[str, str]) -> list[Section]:
