@@ -159,7 +159,7 @@ def stop_proc(proc: subprocess.Popen[str] | None) -> None:
 # ---------------------------------------------------------------------------------------------- control flood
 class ControlFlood(threading.Thread):
     """Sets ``rate`` random valid controls per second (bias, scale, temperature in turn) in batches every 10 ms;
-    swaps the model once when ``swap_at`` (monotonic time) passes."""
+    swaps the model once when ``swap_at`` (monotonic time) passes, then releases the replaced model from this thread."""
 
     def __init__(self, engine: Any, rate: float, swap_at: float, model_name: str) -> None:
         super().__init__(name="soak-controls", daemon=True)
@@ -168,6 +168,7 @@ class ControlFlood(threading.Thread):
         self.updates = 0
         self.swap_time_s: float | None = None  # wall time of load + swap_model
         self.swapped_at: float | None = None
+        self.released = False
         self.error: BaseException | None = None
 
     def run(self) -> None:
@@ -195,6 +196,8 @@ class ControlFlood(threading.Thread):
                     self.engine.swap_model(load_model(self.model_name))
                     self.swap_time_s = time.perf_counter() - t0
                     self.swapped_at = time.monotonic()
+                elif self.swapped_at is not None and not self.released and self.engine.stats.swaps >= 1:
+                    self.released = self.engine.release_retired()  # free the replaced model here, not in audio
                 t_next += period
                 delay = t_next - time.monotonic()
                 if delay > 0:
@@ -209,15 +212,15 @@ def glitches(session: Any) -> dict[str, int]:
     """The session's glitch counters so far (the rings' counts are read live; stop() copies them at the end)."""
     st = session.stats
     d = {
-        "status_input_overflow": st.status_input_overflow,
-        "status_input_underflow": st.status_input_underflow,
-        "status_output_overflow": st.status_output_overflow,
-        "status_output_underflow": st.status_output_underflow,
+        "status_events": st.status_events,
         "in_overruns": session.in_ring.overruns,
         "out_underruns": session.out_ring.underruns,
         "out_overruns": session.out_ring.overruns,
     }
-    d["xruns"] = sum(d.values())
+    d["xruns"] = sum(d.values())  # events: a device xrun counts once (its flags are listed below, for diagnosis)
+    d["flags_input_overflow"] = st.status_input_overflow
+    d["flags_output_underflow"] = st.status_output_underflow
+    d["flags_other"] = st.status_input_underflow + st.status_output_overflow
     return d
 
 

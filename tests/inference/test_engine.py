@@ -367,3 +367,24 @@ def test_models_are_warmed_up_outside_the_audio_thread() -> None:
     n_before = len(b.calls)
     _run(eng, x[:, 10 * block : 12 * block])
     assert "reset" not in b.calls[n_before:]  # the swap itself reloads/resets nothing on the hot path
+
+
+def test_swapped_out_model_is_released_off_the_audio_thread() -> None:
+    """The audio thread never frees the replaced model (allocator work inside a block): it is retired, and
+    release_retired() (a control thread, or the next swap_model) drops the engine's last reference."""
+    import gc
+    import weakref
+
+    block = 64
+    x = _signal(block * 6)
+    a = ToyStream(seed=0)
+    eng = StreamingEngine(a, block, _neutral(a.latent_size))
+    ref = weakref.ref(a)
+    del a
+    eng.swap_model(ToyStream(seed=1))
+    _run(eng, x)
+    gc.collect()
+    assert ref() is not None and eng.stats.swaps == 1  # retired, still referenced by the engine
+    assert eng.release_retired() is True and eng.release_retired() is False
+    gc.collect()
+    assert ref() is None

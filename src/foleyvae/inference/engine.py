@@ -37,6 +37,7 @@ import torch
 from foleyvae.errors import FoleyError
 from foleyvae.inference.controls import N_SCALARS, Controls
 from foleyvae.inference.protocol import StreamModel
+from foleyvae.utils.memory import trim_heap
 
 __all__ = ["EngineError", "EngineStats", "Latency", "StreamingEngine"]
 
@@ -309,6 +310,7 @@ class StreamingEngine:
         self._path = _Path(model, self.block_size, controls.smoothing_ms)
         self._path.warm_up()
         self._pending: _Path | None = None
+        self._retired: _Path | None = None  # the model a swap replaced, freed by release_retired() off the audio thread
         self._pending_controls: Controls | None = None
         self._swap_lock = threading.Lock()  # only taken by swap_model and at a block boundary, never contended long
         n, c = self.block_size, self.channels
@@ -376,11 +378,25 @@ class StreamingEngine:
         controls = self.controls
         if int(model.latent_size) != controls.latent_size:
             controls = controls.resized(int(model.latent_size))
+        self.release_retired()
         path = _Path(model, self.block_size, controls.smoothing_ms)
         path.warm_up()
         with self._swap_lock:
             self._pending = path
             self._pending_controls = controls
+
+    def release_retired(self) -> bool:
+        """Free the model that the last swap replaced and give its memory back to the OS. Thread-safe; call it from
+        a control thread once ``stats.swaps`` has counted the swap (``swap_model`` also calls it first). Returns
+        whether a model was released. The audio thread never frees a model: that would run allocator work (tens
+        of MB of tensors) inside a block."""
+        with self._swap_lock:
+            old, self._retired = self._retired, None
+        if old is None:
+            return False
+        del old
+        trim_heap()
+        return True
 
     # ------------------------------------------------------------------------------------------ hot path
     def process(self, block: np.ndarray) -> np.ndarray:
@@ -417,7 +433,7 @@ class StreamingEngine:
 
         ok, calls = self._path.process(self._xin, src, self._lat_target, sc_target, float(sc[2]))
         wet, dry = self._path.wet, self._path.dry
-        if old is not None:  # crossfade old -> new over this block
+        if old is not None:  # crossfade old -> new over this block, then retire old (freed off this thread)
             ok_old, calls_old = old.process(self._xin, src, self._lat_target_for(old), sc_target, float(sc[2]))
             calls += calls_old
             ok = ok and ok_old
@@ -429,6 +445,7 @@ class StreamingEngine:
             self._tmp *= self._ramp
             self._tmp += old.dry
             np.copyto(dry, self._tmp)
+            self._retired = old
         out = self._out
         # dry/wet: out = dry + m * (wet - dry), m ramped
         m0 = mix_t if self._mix_state < 0 else self._mix_state

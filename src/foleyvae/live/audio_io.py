@@ -102,6 +102,7 @@ class LiveStats:
     """What a live session counts (``xruns`` is the sum of every kind of glitch)."""
 
     callbacks: int = 0
+    status_events: int = 0  # callbacks flagged with any over/underflow (one device xrun sets several flags)
     status_input_overflow: int = 0
     status_input_underflow: int = 0
     status_output_overflow: int = 0
@@ -117,15 +118,9 @@ class LiveStats:
 
     @property
     def xruns(self) -> int:
-        return (
-            self.status_input_overflow
-            + self.status_input_underflow
-            + self.status_output_overflow
-            + self.status_output_underflow
-            + self.in_overruns
-            + self.out_underruns
-            + self.out_overruns
-        )
+        """Glitch events: device xruns (a flagged callback counts once, whatever flags it carries) plus our own
+        ring overruns/underruns (the worker fell behind or the device sent an unexpected block size)."""
+        return self.status_events + self.in_overruns + self.out_underruns + self.out_overruns
 
     def as_dict(self) -> dict[str, Any]:
         d = {k: v for k, v in self.__dict__.items()}
@@ -247,6 +242,11 @@ class LiveSession:
             if st.first_status_callback < 0:
                 st.first_status_callback = st.callbacks
             st.last_status_callback = st.callbacks
+            st.status_events += int(
+                bool(
+                    status.input_overflow or status.input_underflow or status.output_overflow or status.output_underflow
+                )
+            )
             st.status_input_overflow += int(bool(status.input_overflow))
             st.status_input_underflow += int(bool(status.input_underflow))
             st.status_output_overflow += int(bool(status.output_overflow))
