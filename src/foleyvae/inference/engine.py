@@ -203,8 +203,10 @@ class _Path:
         measured in the live soak): done here, in the caller's thread, it never lands on the audio thread.
         """
         self.x.fill(0.0)
-        for _ in range(calls):
-            self.model.decode(self.model.encode(self.x_t))
+        for _ in range(calls):  # the very tensors _chunk passes (TorchScript specialises on shapes and strides)
+            self.zt.copy_(self.model.encode(self.x_t)[0])
+            self.model.decode(self.z_t)
+        self.z.fill(0.0)
         self.reset()
 
     def reset(self) -> None:
