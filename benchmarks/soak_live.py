@@ -238,7 +238,7 @@ def soak(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     if int(model.sample_rate) != SR:
         raise SystemExit(f"model {args.model!r} runs at {model.sample_rate} Hz; the soak's JACK server at {SR} Hz")
     engine = StreamingEngine(model, args.block)
-    session = LiveSession(engine, prefill_blocks=args.prefill)
+    session = LiveSession(engine, prefill_blocks=args.prefill, jit_optimize=args.jit_optimize)
     del model  # the engine holds it; after the swap nothing should keep the old model alive
     player: subprocess.Popen[str] | None = None
     flood: ControlFlood | None = None
@@ -397,6 +397,11 @@ def main() -> int:
     ap.add_argument("--rate", type=float, default=2000.0, help="control updates per second")
     ap.add_argument("--nan-every", type=float, default=20.0, help="seconds between injected NaN periods (0: none)")
     ap.add_argument("--prefill", type=int, default=2, help="LiveSession prefill blocks")
+    ap.add_argument(
+        "--jit-optimize",
+        action="store_true",
+        help="keep TorchScript's graph optimiser on while live (LiveSession turns it off by default)",
+    )
     ap.add_argument("--player", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.player:

@@ -189,8 +189,11 @@ class LiveSession:
         prefill_blocks: int = 2,
         ring_blocks: int = 16,
         warmup_blocks: int = 16,
+        jit_optimize: bool = False,
     ) -> None:
         self.engine = engine
+        self.jit_optimize = bool(jit_optimize)  # False: TorchScript graphs run unoptimised while live (see start)
+        self._jit_optimize: bool | None = None
         self.warmup_blocks = int(warmup_blocks)
         self.switch_interval_s = 0.0005
         self._switch_interval: float | None = None
@@ -355,6 +358,15 @@ class LiveSession:
         """Open the device stream and start the worker (and writer) threads."""
         sd = import_sounddevice()
         eng = self.engine
+        # TorchScript's graph optimiser compiles a graph on its first calls (216 + 145 ms measured for foley-small)
+        # while holding the GIL, which the device callback needs: a model swap then glitches. Unoptimised graphs run
+        # at once (first call ~20 ms) and were not slower in the 3-minute soak (2.78 vs 3.05 ms per 256-sample
+        # block, 18 vs 48 xrun events). Process-wide torch switch: restored in stop(), like the switch interval.
+        if not self.jit_optimize:
+            import torch
+
+            self._jit_optimize = bool(torch._C._get_graph_executor_optimize())
+            torch._C._set_graph_executor_optimize(False)
         # warm up (first torch calls allocate and pick kernels: tens of ms), then start from a clean stream
         warm = np.zeros((eng.channels, eng.block_size), np.float32)
         for _ in range(max(4, self.warmup_blocks)):
@@ -397,6 +409,11 @@ class LiveSession:
         if self._switch_interval is not None:
             sys.setswitchinterval(self._switch_interval)
             self._switch_interval = None
+        if self._jit_optimize is not None:
+            import torch
+
+            torch._C._set_graph_executor_optimize(self._jit_optimize)
+            self._jit_optimize = None
         st = self.stats
         st.in_overruns = self.in_ring.overruns
         st.out_overruns = self.out_ring.overruns
