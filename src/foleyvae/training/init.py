@@ -9,7 +9,6 @@ counter start fresh: this is a new run that begins from learned weights, not a r
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
@@ -71,24 +70,14 @@ def _from_checkpoint(model: nn.Module, cfg: Config, path: Path) -> str:
 
 
 def _from_export(model: nn.Module, cfg: Config, path: Path) -> str:
-    import json
+    from foleyvae.export.loader import load_file
 
-    from foleyvae.export.loader import EXTRA_FILE, _check_sha256
-    from foleyvae.export.torchscript import quiet_jit
-
-    data = path.read_bytes()
-    _check_sha256(path, data)
-    extra = {EXTRA_FILE: ""}
-    try:
-        with quiet_jit():
-            module = torch.jit.load(io.BytesIO(data), map_location="cpu", _extra_files=extra)
-    except Exception as e:
-        raise FoleyError(f"{path}: not a loadable TorchScript file ({type(e).__name__})") from e
-    if not extra[EXTRA_FILE]:
+    exported = load_file(path)  # checksum, TorchScript checks and the embedded metadata, as for playing it
+    if exported.kind != "foleyvae":
         raise FoleyError(f"{path}: not a Foley-VAE export (RAVE files cannot seed a Foley-VAE run)")
-    meta = json.loads(extra[EXTRA_FILE])
-    _check_same(cfg, meta.get("config"), path)
-    src = {k: v for k, v in module.state_dict().items() if k.split(".", 1)[0] in _EXPORT_PARTS}
+    _check_same(cfg, exported.metadata.get("config"), path)
+    state = exported.module.state_dict()
+    src = {k: v for k, v in state.items() if k.split(".", 1)[0] in _EXPORT_PARTS}
     n = _load_baked(model, src, path)
     return f"initialised from export {path} ({n} tensors of {', '.join(_EXPORT_PARTS)}; discriminator fresh)"
 
