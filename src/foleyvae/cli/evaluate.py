@@ -107,8 +107,9 @@ def _run_zoo(args: argparse.Namespace, report: Any, json_out: Any) -> int:
     from foleyvae.export.loader import list_bundled, load_model
 
     root = Path(args.datasets)
-    names = [n for n in list_bundled() if (root / n / "index.jsonl").is_file() or (root / n / "dataset.json").is_file()]
-    skipped = sorted(set(list_bundled()) - set(names))
+    bundled = list_bundled()
+    names = [n for n in bundled if (root / n / "dataset.json").is_file()]  # what `foleyvae prepare` writes
+    skipped = sorted(set(bundled) - set(names))
     if skipped:
         print(f"no dataset in {root} for: {', '.join(skipped)} (left out)", file=sys.stderr)
     if len(names) < 2:
