@@ -20,14 +20,17 @@ Run:  .venv/bin/python benchmarks/soak_live.py [--minutes 10] [--block 256] [--m
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
 import random
+import re
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -100,6 +103,8 @@ def player_main(nan_every_s: float) -> int:
         state["pos"] = p + frames
 
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    gc.collect()
+    gc.freeze()  # the "microphone" must not be the late client: no full collections over numpy/jack's objects
     client.activate()
     try:
         mine = {p.name for p in client.outports}
@@ -121,15 +126,16 @@ def player_main(nan_every_s: float) -> int:
 
 
 # ---------------------------------------------------------------------------------------------- jack server
-def start_jackd(name: str, block: int, env: dict[str, str]) -> subprocess.Popen[str]:
-    """A private JACK dummy server; returns once its system ports exist."""
+def start_jackd(name: str, block: int, env: dict[str, str], log: Any) -> subprocess.Popen[str]:
+    """A private JACK dummy server logging to the open file ``log``; returns once its system ports exist."""
     if shutil.which("jackd") is None:
         raise SystemExit("jackd not installed (apt-get install jackd2)")
+    # stderr goes to a file, never an unread pipe (a full pipe would stall jackd): its xrun lines name the late client
     proc = subprocess.Popen(
         ["jackd", "-n", name, "--no-realtime", "-d", "dummy", "-r", str(SR), "-p", str(block)],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
         text=True,
     )
     deadline = time.monotonic() + 15.0
@@ -138,10 +144,21 @@ def start_jackd(name: str, block: int, env: dict[str, str]) -> subprocess.Popen[
         if r.returncode == 0 and "system:playback_1" in r.stdout:
             return proc
         if proc.poll() is not None or time.monotonic() > deadline:
-            err = proc.stderr.read() if proc.stderr else ""
             stop_proc(proc)
+            log.flush()
+            err = Path(log.name).read_text(errors="replace")
             raise SystemExit(f"jackd did not start: {err[-500:]}")
         time.sleep(0.2)
+
+
+def late_clients(log: str) -> dict[str, int]:
+    """Per JACK client, how many of jackd's xrun lines name it (``client = NAME was not finished``, jackd2)."""
+    counts: dict[str, int] = {}
+    for m in re.finditer(r"client = (.+?) was not", log):
+        counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+    if "XRun" in log and not counts:
+        counts["(unnamed)"] = log.count("XRun")
+    return counts
 
 
 def stop_proc(proc: subprocess.Popen[str] | None) -> None:
@@ -208,6 +225,23 @@ class ControlFlood(threading.Thread):
             self.error = e
 
 
+class GcWatch:
+    """Collector pauses in this process, per generation (``gc.callbacks``): count and longest, in ms."""
+
+    def __init__(self) -> None:
+        self.t0 = 0.0
+        self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self.t0 = time.perf_counter()
+        else:
+            self.pauses[int(info["generation"])].append(1000.0 * (time.perf_counter() - self.t0))
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        return {f"gen{g}": {"count": len(v), "max_ms": max(v, default=0.0)} for g, v in self.pauses.items()}
+
+
 def glitches(session: Any) -> dict[str, int]:
     """The session's glitch counters so far (the rings' counts are read live; stop() copies them at the end)."""
     st = session.stats
@@ -246,6 +280,8 @@ def soak(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     measured = 60.0 * args.minutes
     result: dict[str, Any] = {}
     session.start()
+    gc_watch = GcWatch()
+    gc.callbacks.append(gc_watch)
     try:
         player = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), "--player", "--nan-every", str(args.nan_every)],
@@ -297,6 +333,7 @@ def soak(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
         flood.join(timeout=30)
         end_glitches = glitches(session)
     finally:
+        gc.callbacks.remove(gc_watch)
         if flood is not None:
             flood.stop_event.set()
         stats = session.stop()
@@ -351,6 +388,7 @@ def soak(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
         "rss_growth_after_swap_pct": None if after_swap is None else 100.0 * (rss_end - after_swap) / after_swap,
         "swap_at_s": None if flood.swapped_at is None else round(flood.swapped_at - t_start, 1),
         "rss_growth_pct": 100.0 * (rss_end - warm["rss_mb"]) / warm["rss_mb"],
+        "gc_pauses": gc_watch.summary(),
         "rss_trace": rss,
         "stats": stats.as_dict(),
         "target": "zero xruns and RSS growth < 5 %",
@@ -379,6 +417,14 @@ def print_table(r: dict[str, Any]) -> None:
             "n/a"
             if r["rss_growth_after_swap_pct"] is None
             else f"{r['rss_growth_after_swap_pct']:+.2f} % (from {r['rss_after_swap_mb']:.1f} MiB)",
+        ),
+        (
+            "GC pauses gen0/1/2 (count, max ms)",
+            ", ".join(f"{v['count']} {v['max_ms']:.1f}" for v in r["gc_pauses"].values()),
+        ),
+        (
+            "late clients (jackd's xrun lines)",
+            ", ".join(f"{k}: {v}" for k, v in r.get("jackd_late_clients", {}).items()) or "none",
         ),
         ("target (0 xruns, < 5 %)", "PASS" if r["pass"] else "FAIL"),
     ]
@@ -415,8 +461,9 @@ def main() -> int:
     # SIGTERM -> KeyboardInterrupt so the finally blocks stop jackd and the player
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     jackd: subprocess.Popen[str] | None = None
+    jack_log = tempfile.NamedTemporaryFile("w+", prefix="foleyvae-soak-jackd-", suffix=".log", delete=False)  # noqa: SIM115 (closed in finally)
     try:
-        jackd = start_jackd(name, args.block, env)
+        jackd = start_jackd(name, args.block, env, jack_log)
         print(f"soak: jackd dummy {SR} Hz period {args.block}; {args.warmup:g} s warm-up + {args.minutes:g} min")
         r = soak(args, env)
     except KeyboardInterrupt:
@@ -431,6 +478,9 @@ def main() -> int:
             except Exception:
                 pass
         stop_proc(jackd)
+        jack_log.close()
+    r["jackd_late_clients"] = late_clients(Path(jack_log.name).read_text(errors="replace"))
+    os.unlink(jack_log.name)
     print_table(r)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".json.tmp")

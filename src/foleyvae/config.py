@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
-from foleyvae.errors import FoleyError
+from foleyvae.errors import FoleyError, first_line
 
 __all__ = [
     "AudioConfig",
@@ -513,7 +513,7 @@ def load_config(path: str | Path) -> Config:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        raise ConfigError(f"{p}: invalid YAML ({str(e).splitlines()[0]})") from None
+        raise ConfigError(f"{p}: invalid YAML ({first_line(e)})") from None
     if data is None:
         data = {}
     try:

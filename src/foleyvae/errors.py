@@ -8,6 +8,12 @@ class FoleyError(Exception):
     """An error caused by the user's input; its message is one line naming what is wrong."""
 
 
+def first_line(e: BaseException) -> str:
+    """The first line of an exception's message, or its type name when the message is empty (for one-line errors)."""
+    text = str(e).strip().splitlines()
+    return text[0] if text else type(e).__name__
+
+
 class MissingDependencyError(FoleyError):
     """An optional dependency is not installed; the message names the extra to install."""
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from foleyvae.errors import FoleyError
+from foleyvae.errors import FoleyError, first_line
 from foleyvae.utils.atomic import atomic_path
 
 __all__ = [
@@ -59,13 +59,8 @@ def info(path: str | Path) -> AudioInfo:
     try:
         i = _sf().info(str(p))
     except Exception as e:
-        raise AudioError(f"{p}: not a readable audio file ({_short(e)})") from None
+        raise AudioError(f"{p}: not a readable audio file ({first_line(e)})") from None
     return AudioInfo(int(i.samplerate), int(i.channels), int(i.frames))
-
-
-def _short(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
 
 
 def _check_readable(p: Path) -> None:
@@ -98,7 +93,7 @@ def load(path: str | Path, sample_rate: int | None = None, channels: int | None 
     try:
         data, sr = _sf().read(str(p), dtype="float32", always_2d=True)
     except Exception as e:
-        raise AudioError(f"{p}: cannot decode audio ({_short(e)})") from None
+        raise AudioError(f"{p}: cannot decode audio ({first_line(e)})") from None
     if sr <= 0 or sr > MAX_SAMPLE_RATE:
         raise AudioError(f"{p}: absurd sample rate {sr} Hz")
     if data.shape[1] < 1 or data.shape[1] > MAX_CHANNELS:
@@ -174,7 +169,7 @@ def save(path: str | Path, audio: np.ndarray, sample_rate: int, overwrite: bool 
         try:
             _sf().write(str(tmp), a.T, sample_rate, format=fmt[0], subtype=fmt[1])
         except Exception as e:
-            raise AudioError(f"{p}: cannot write audio ({_short(e)})") from None
+            raise AudioError(f"{p}: cannot write audio ({first_line(e)})") from None
     return p
 
 
@@ -215,7 +210,7 @@ class StreamWriter:
             )
         except Exception as e:
             self._tmp.unlink(missing_ok=True)
-            raise AudioError(f"{self.path}: cannot write audio ({_short(e)})") from None
+            raise AudioError(f"{self.path}: cannot write audio ({first_line(e)})") from None
 
     def write(self, block: np.ndarray) -> None:
         """Append ``[C, n]`` samples (non-finite samples are written as 0)."""

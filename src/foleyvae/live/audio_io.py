@@ -16,6 +16,7 @@ zeros are pushed through the engine at the end to flush its tail), so ``take[t]`
 from __future__ import annotations
 
 import contextlib
+import gc
 import sys
 import threading
 import time
@@ -26,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from foleyvae.errors import FoleyError, MissingDependencyError
+from foleyvae.errors import FoleyError, MissingDependencyError, first_line
 from foleyvae.inference.controls import ControlError, Controls
 from foleyvae.inference.engine import StreamingEngine
 
@@ -190,8 +191,11 @@ class LiveSession:
         ring_blocks: int = 16,
         warmup_blocks: int = 16,
         jit_optimize: bool = False,
+        gc_freeze: bool = True,
     ) -> None:
         self.engine = engine
+        self.gc_freeze = bool(gc_freeze)  # True: objects alive at start() leave the collector's view (see start)
+        self._gc_frozen = False
         self.jit_optimize = bool(jit_optimize)  # False: TorchScript graphs run unoptimised while live (see start)
         self._jit_optimize: bool | None = None
         self.warmup_blocks = int(warmup_blocks)
@@ -373,6 +377,13 @@ class LiveSession:
             eng.process(warm)
         eng.reset()
         eng.reset_stats()
+        # A full (gen-2) collection walks every tracked object: ~170k once torch and a model are loaded, 35-70 ms
+        # measured here, holding the GIL the device callback needs (6-12 periods of 256 samples). Freezing what
+        # exists now leaves the collector only the objects made while live; unfrozen again in stop().
+        if self.gc_freeze:
+            gc.collect()
+            gc.freeze()
+            self._gc_frozen = True
         # the callback needs the GIL within one period; Python's default switch interval (5 ms) is about a whole
         # 256-sample period, so the worker thread could hold the callback past its deadline. Restored in stop().
         self._switch_interval = sys.getswitchinterval()
@@ -387,13 +398,28 @@ class LiveSession:
                 callback=self._callback,
             )
         except Exception as e:
-            raise FoleyError(f"cannot open the audio device: {str(e).splitlines()[0]} (see --list-devices)") from None
+            self._restore_process_state()
+            raise FoleyError(f"cannot open the audio device: {first_line(e)} (see --list-devices)") from None
         self._threads = [threading.Thread(target=self._worker, name="foleyvae-engine", daemon=True)]
         if self.record is not None:
             self._threads.append(threading.Thread(target=self._writer, name="foleyvae-writer", daemon=True))
         for t in self._threads:
             t.start()
         self._stream.start()
+
+    def _restore_process_state(self) -> None:
+        """Undo start()'s process-wide settings: switch interval, frozen collector, TorchScript optimiser."""
+        if self._switch_interval is not None:
+            sys.setswitchinterval(self._switch_interval)
+            self._switch_interval = None
+        if self._gc_frozen:
+            gc.unfreeze()
+            self._gc_frozen = False
+        if self._jit_optimize is not None:
+            import torch
+
+            torch._C._set_graph_executor_optimize(self._jit_optimize)
+            self._jit_optimize = None
 
     def stop(self) -> LiveStats:
         """Stop the stream, flush the recording, join the threads; returns the final stats."""
@@ -406,14 +432,7 @@ class LiveSession:
         self._wake.set()
         for t in self._threads:
             t.join(timeout=30.0)
-        if self._switch_interval is not None:
-            sys.setswitchinterval(self._switch_interval)
-            self._switch_interval = None
-        if self._jit_optimize is not None:
-            import torch
-
-            torch._C._set_graph_executor_optimize(self._jit_optimize)
-            self._jit_optimize = None
+        self._restore_process_state()
         st = self.stats
         st.in_overruns = self.in_ring.overruns
         st.out_overruns = self.out_ring.overruns

@@ -19,7 +19,7 @@ import torch
 
 from foleyvae import __version__
 from foleyvae.config import Config, from_dict, load_config
-from foleyvae.errors import FoleyError
+from foleyvae.errors import FoleyError, first_line
 from foleyvae.utils.atomic import atomic_path
 
 __all__ = ["CheckpointError", "RunArtifacts", "load_checkpoint", "load_run", "save_checkpoint"]
@@ -57,21 +57,25 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         outer = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise CheckpointError(
-            f"{p}: not a readable checkpoint (truncated or corrupted: {str(e).splitlines()[0]})"
-        ) from None
+        raise CheckpointError(f"{p}: not a readable checkpoint (truncated or corrupted: {first_line(e)})") from None
     if not isinstance(outer, dict) or outer.get("format") != FORMAT:
         raise CheckpointError(f"{p}: not a Foley-VAE checkpoint")
-    if int(outer.get("format_version", -1)) > FORMAT_VERSION:
-        raise CheckpointError(f"{p}: checkpoint format {outer.get('format_version')} is newer than this foleyvae")
-    raw = outer["payload"].numpy().tobytes()
+    version, payload = outer.get("format_version"), outer.get("payload")
+    # a flipped byte can survive torch.load and change a key or a type: check each field before using it
+    if not isinstance(version, int) or not isinstance(payload, torch.Tensor) or payload.dtype != torch.uint8:
+        raise CheckpointError(f"{p}: checkpoint header is damaged (the file is corrupted)")
+    if version > FORMAT_VERSION:
+        raise CheckpointError(f"{p}: checkpoint format {version} is newer than this foleyvae")
+    raw = payload.numpy().tobytes()
     if hashlib.sha256(raw).hexdigest() != outer.get("sha256"):
         raise CheckpointError(f"{p}: checksum mismatch (the file is corrupted)")
     try:
         state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
     except Exception as e:
-        raise CheckpointError(f"{p}: cannot decode checkpoint payload ({str(e).splitlines()[0]})") from None
-    return dict(state)
+        raise CheckpointError(f"{p}: cannot decode checkpoint payload ({first_line(e)})") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{p}: checkpoint payload is not a training state")
+    return state
 
 
 @dataclass
@@ -102,7 +106,7 @@ def load_run(run_dir: str | Path, checkpoint: str = "last.ckpt") -> RunArtifacts
     try:
         model.load_state_dict(state["model"])
     except (RuntimeError, KeyError) as e:
-        raise CheckpointError(f"{ckpt_path}: weights do not fit the config ({str(e).splitlines()[0]})") from None
+        raise CheckpointError(f"{ckpt_path}: weights do not fit the config ({first_line(e)})") from None
     model.eval()
     latent = LatentSpace.load(run / "latent.json") if (run / "latent.json").is_file() else None
     return RunArtifacts(
