@@ -58,6 +58,14 @@ ZOO_MIN ?= 20
 zoo: $(STAMP)
 	scripts/zoo.sh $(ZOO_MIN)
 
-# issue #12: 10-minute live soak on a private JACK dummy server (writes benchmarks/results/soak_live.json)
-soak: $(STAMP)
+# issue #12, the long reliability runs: atheris on every fuzz target for FUZZ_S seconds each (counts in
+# benchmarks/results/fuzz_long.json), the kill tests with KILL_REPEAT times the random kills, then the 10-minute live
+# soak on a private JACK dummy server (benchmarks/results/soak_live.json).
+FUZZ_S ?= 120
+KILL_REPEAT ?= 5
+soak: sysdeps $(STAMP)
+	rm -f benchmarks/results/fuzz_long.json
+	FOLEYVAE_FUZZ_SECONDS=$(FUZZ_S) FOLEYVAE_REQUIRE_ALL=1 $(PY) -m pytest -q -s tests/reliability/test_atheris.py
+	FOLEYVAE_KILL_REPEAT=$(KILL_REPEAT) FOLEYVAE_REQUIRE_ALL=1 $(PY) -m pytest -q tests/reliability/test_kill.py \
+		tests/training/test_training.py -k "kill"
 	$(PY) benchmarks/soak_live.py --minutes 10

@@ -6,6 +6,7 @@ Prints READY once the stream runs (the test then connects its player to our inpu
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 import time
@@ -23,12 +24,16 @@ def main() -> int:
 
     engine = StreamingEngine(ToyStream(sample_rate=48000), block)
     session = LiveSession(engine, record=take, prefill_blocks=2)
+    before = {"gc_frozen": gc.get_freeze_count() > 0, "switch_interval": sys.getswitchinterval()}
     session.start()
+    during = {"gc_frozen": gc.get_freeze_count() > 0, "switch_interval": sys.getswitchinterval()}
     print("READY", flush=True)
     time.sleep(seconds)
     stats = session.stop()
+    after = {"gc_frozen": gc.get_freeze_count() > 0, "switch_interval": sys.getswitchinterval()}
     with open(stats_path, "w") as f:
-        json.dump({"stats": stats.as_dict(), "latency": session.latency()}, f)
+        report = {"stats": stats.as_dict(), "latency": session.latency()}
+        json.dump({**report, "process_state": {"before": before, "during": during, "after": after}}, f)
     return 0
 
 

@@ -6,7 +6,8 @@ not only the ones a timer happens to land on. After every kill the output must b
 new complete one (a dataset compared byte for byte with references; a model loadable by load_model with its
 checksum), with no temp file visible as a dataset or a model and no orphaned worker process; a final re-run must
 succeed. Counts (seed SEED): prepare N_PREPARE_TIMED = 8 timed kills + one kill after each of its steps (8-9);
-export N_EXPORT_TIMED = 2 timed kills + one after each write step but the last (2). The assertion messages list
+export N_EXPORT_TIMED = 2 timed kills + one after each write step but the last (2); ``FOLEYVAE_KILL_REPEAT=k``
+(make soak) multiplies the timed kills by k. The assertion messages list
 every kill (when, exit code, which version was left).
 """
 
@@ -29,8 +30,9 @@ import pytest
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="SIGKILL semantics and /proc process checks: Linux")
 
 SEED = 1212
-N_PREPARE_TIMED = 8
-N_EXPORT_TIMED = 2
+REPEAT = int(os.environ.get("FOLEYVAE_KILL_REPEAT", "1"))  # make soak multiplies the timed kills
+N_PREPARE_TIMED = 8 * REPEAT
+N_EXPORT_TIMED = 2 * REPEAT
 KILLPOINT = Path(__file__).with_name("_killpoint.py")
 
 

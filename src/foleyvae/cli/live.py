@@ -34,6 +34,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prefill", type=int, default=2, help="silent blocks queued before output (default 2)")
     p.add_argument("--stats-json", help="write the final stats and latency report to this JSON file")
     p.add_argument("--force", action="store_true", help="overwrite an existing recording")
+    p.add_argument(
+        "--normal-priority",
+        action="store_true",
+        help="do not ask for real-time (SCHED_FIFO) scheduling of the audio threads",
+    )
     add_control_arguments(p)
 
 
@@ -76,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
         _device(args.output_device),
         record=args.record,
         prefill_blocks=args.prefill,
+        realtime=not args.normal_priority,
     )
     lat = session.latency()
     print(

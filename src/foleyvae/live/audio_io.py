@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 import sys
 import threading
 import time
@@ -38,6 +39,7 @@ __all__ = [
     "apply_command",
     "import_sounddevice",
     "list_devices",
+    "promote_thread",
 ]
 
 PORTAUDIO_HINT = "PortAudio is missing: install it with `apt-get install libportaudio2` (or your OS's portaudio)"
@@ -54,6 +56,30 @@ def import_sounddevice() -> ModuleType:
     except OSError as e:  # sounddevice raises OSError when libportaudio cannot be loaded
         raise MissingDependencyError(f"{PORTAUDIO_HINT} ({e})") from None
     return sounddevice
+
+
+# SCHED_FIFO priorities, below JACK's usual client priority range (jackd -P defaults to 10 + client 5..75 on Linux
+# distributions' audio setups; any value works where nothing else is real-time). The worker sits under the callback.
+RT_PRIORITY_CALLBACK = 70
+RT_PRIORITY_WORKER = 60
+
+
+def promote_thread(priority: int) -> bool:
+    """Ask the OS to run the calling thread SCHED_FIFO at ``priority``; returns whether it was granted.
+
+    This is what a real-time JACK server does for its clients' threads. Under ``jackd --no-realtime`` (or PortAudio
+    hosts that do not) the callback and the engine worker otherwise share the CPU with every other thread on equal
+    terms, and a busy 2-core machine then wakes them late. Without the permission (no root, no rtprio limit, not
+    Linux) the thread keeps normal scheduling. The kernel's RT throttling (95 % by default) keeps a runaway thread
+    from freezing the machine.
+    """
+    if not hasattr(os, "sched_setscheduler"):
+        return False
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(int(priority)))  # 0: this thread (Linux)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def list_devices() -> str:
@@ -115,6 +141,8 @@ class LiveStats:
     record_overruns: int = 0
     first_status_callback: int = -1  # callback index of the first/last flagged status (diagnostics)
     last_status_callback: int = -1
+    realtime_callback: bool = False  # SCHED_FIFO granted to the device callback / engine worker thread
+    realtime_worker: bool = False
     engine: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -179,6 +207,11 @@ class LiveSession:
         record: path of the take (.wav/.flac); the dry input goes beside it as ``<stem>.dry<suffix>``.
         prefill_blocks: silent blocks queued before the first output (the worker's margin).
         ring_blocks: slots of the input/output rings; the recording ring holds about 4 s.
+        warmup_blocks: engine calls before the stream opens (first calls allocate and pick kernels).
+        jit_optimize: keep TorchScript's graph optimiser on while live (off: no compile stalls on first calls).
+        gc_freeze: freeze the garbage collector's view of the objects alive at start (no 35-70 ms full collections).
+        realtime: ask for SCHED_FIFO on the callback and worker threads (:func:`promote_thread`); ``stats`` says
+            whether it was granted.
     """
 
     def __init__(
@@ -192,10 +225,13 @@ class LiveSession:
         warmup_blocks: int = 16,
         jit_optimize: bool = False,
         gc_freeze: bool = True,
+        realtime: bool = True,
     ) -> None:
         self.engine = engine
         self.gc_freeze = bool(gc_freeze)  # True: objects alive at start() leave the collector's view (see start)
         self._gc_frozen = False
+        self.realtime = bool(realtime)  # ask for SCHED_FIFO on the callback and worker threads (see promote_thread)
+        self._rt_asked = False
         self.jit_optimize = bool(jit_optimize)  # False: TorchScript graphs run unoptimised while live (see start)
         self._jit_optimize: bool | None = None
         self.warmup_blocks = int(warmup_blocks)
@@ -245,6 +281,9 @@ class LiveSession:
     def _callback(self, indata: np.ndarray, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         st = self.stats
         st.callbacks += 1
+        if not self._rt_asked:  # the first callback runs in the device's thread: one syscall, once
+            self._rt_asked = True
+            st.realtime_callback = self.realtime and promote_thread(RT_PRIORITY_CALLBACK)
         if status:
             if st.first_status_callback < 0:
                 st.first_status_callback = st.callbacks
@@ -275,6 +314,8 @@ class LiveSession:
         n, c = eng.block_size, eng.channels
         skip = eng.latency_samples  # take samples to drop so that it lines up with the dry input
         recording = self.record is not None
+        if self.realtime:
+            self.stats.realtime_worker = promote_thread(RT_PRIORITY_WORKER)
         try:
             while not self._stop.is_set():
                 if len(self.in_ring) == 0:  # idle until the callback brings a block
