@@ -437,6 +437,9 @@ def soak(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     swap_x = None if flood.swap_window is None else flood.swap_window[1] - flood.swap_window[0]
     result["xruns_swap_window"] = swap_x
     result["xruns_steady"] = result["xruns_after_warmup"] - (swap_x or 0)
+    if flood.swap_window is not None:  # steady state on each side of the swap (first model / second model)
+        result["xruns_before_swap"] = flood.swap_window[0] - warm["glitches"]["xruns"]
+        result["xruns_after_swap"] = end_glitches["xruns"] - flood.swap_window[1]
     result["pass"] = result["xruns_after_warmup"] == 0 and result["rss_growth_pct"] < 5.0
     result["pass_steady"] = result["xruns_steady"] == 0 and result["rss_growth_pct"] < 5.0
     return result
@@ -448,6 +451,7 @@ def print_table(r: dict[str, Any]) -> None:
         ("soak", f"{r['minutes']:g} min after a {r['warmup_s']:g} s warm-up, model {r['model']!r}"),
         ("xruns (total / after warm-up)", f"{r['xruns']} / {r['xruns_after_warmup']}"),
         ("  in the swap window / steady", f"{r['xruns_swap_window']} / {r['xruns_steady']}"),
+        ("  steady before / after the swap", f"{r.get('xruns_before_swap')} / {r.get('xruns_after_swap')}"),
         ("blocks processed", f"{r['blocks']} (expected ~{r['blocks_expected']})"),
         ("NaN blocks counted / sent", f"{r['nan_blocks_counted']} / {r['nan_periods_sent']}"),
         ("control updates", f"{r['control_updates']} ({r['control_rate_per_s']:.0f}/s)"),
