@@ -50,6 +50,13 @@ SR = 44100
 SWAP_SETTLE_S = 2.0
 
 
+def minor_faults() -> int:
+    """Minor page faults of this process so far (field 10 of /proc/self/stat)."""
+    with open("/proc/self/stat") as f:
+        stat = f.read()
+    return int(stat[stat.rindex(")") + 2 :].split()[7])
+
+
 def rss_mb() -> float:
     """Resident set size of this process in MiB (VmRSS of /proc/self/status)."""
     with open("/proc/self/status") as f:
@@ -202,6 +209,7 @@ class ControlFlood(threading.Thread):
         self.rate, self.swap_at, self.model_name = rate, swap_at, model_name
         # glitch events from just before the load to SWAP_SETTLE_S after the old model is freed (the swap window)
         self.swap_window: tuple[int, int] | None = None
+        self.faults_at: list[tuple[float, int]] = []  # (time, minor faults) at the swap's start and end
         self._released_at = 0.0
         self.stop_event = threading.Event()
         self.updates = 0
@@ -233,6 +241,7 @@ class ControlFlood(threading.Thread):
 
                     t0 = time.perf_counter()
                     before = glitches(self.session)["xruns"]
+                    self.faults_at = [(time.monotonic(), minor_faults())]
                     self.engine.swap_model(load_model(self.model_name))
                     self.swap_time_s = time.perf_counter() - t0
                     self.swapped_at = time.monotonic()
@@ -243,6 +252,7 @@ class ControlFlood(threading.Thread):
                     self.released and self.swap_window is None and time.monotonic() > self._released_at + SWAP_SETTLE_S
                 ):
                     self.swap_window = (before, glitches(self.session)["xruns"])
+                    self.faults_at.append((time.monotonic(), minor_faults()))
                 t_next += period
                 delay = t_next - time.monotonic()
                 if delay > 0:
@@ -327,7 +337,8 @@ def soak(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
         t_start = time.monotonic()
         t_warm = t_start + args.warmup
         t_end = t_warm + measured
-        flood = ControlFlood(session, args.rate, t_warm + measured / 2.0, args.model)
+        swap_at = float("inf") if args.no_swap else t_warm + measured / 2.0
+        flood = ControlFlood(session, args.rate, swap_at, args.model)
         flood.start()
         warm: dict[str, Any] | None = None
         next_sample = t_start
@@ -344,6 +355,7 @@ def soak(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
                 if warm is None and now >= t_warm:
                     e = engine.stats
                     warm = {
+                        "faults": (time.monotonic(), minor_faults()),
                         "rss_mb": rss[-1][1],
                         "glitches": glitches(session),
                         "blocks": e.blocks,
@@ -362,6 +374,7 @@ def soak(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
         flood.stop_event.set()
         flood.join(timeout=30)
         end_glitches = glitches(session)
+        end_faults = (time.monotonic(), minor_faults())
     finally:
         gc.callbacks.remove(gc_watch)
         if flood is not None:
@@ -440,6 +453,13 @@ def soak(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     if flood.swap_window is not None:  # steady state on each side of the swap (first model / second model)
         result["xruns_before_swap"] = flood.swap_window[0] - warm["glitches"]["xruns"]
         result["xruns_after_swap"] = end_glitches["xruns"] - flood.swap_window[1]
+        (t0, f0), (t1, f1), (t2, f2), (t3, f3) = warm["faults"], *flood.faults_at, end_faults
+        # page faults per second on each side of the swap (a trimmed heap refaults in the hot path)
+        result["minor_faults_per_s"] = {
+            "before_swap": (f1 - f0) / (t1 - t0),
+            "swap_window": (f2 - f1) / (t2 - t1),
+            "after_swap": (f3 - f2) / (t3 - t2),
+        }
     result["pass"] = result["xruns_after_warmup"] == 0 and result["rss_growth_pct"] < 5.0
     result["pass_steady"] = result["xruns_steady"] == 0 and result["rss_growth_pct"] < 5.0
     return result
@@ -452,6 +472,10 @@ def print_table(r: dict[str, Any]) -> None:
         ("xruns (total / after warm-up)", f"{r['xruns']} / {r['xruns_after_warmup']}"),
         ("  in the swap window / steady", f"{r['xruns_swap_window']} / {r['xruns_steady']}"),
         ("  steady before / after the swap", f"{r.get('xruns_before_swap')} / {r.get('xruns_after_swap')}"),
+        (
+            "minor faults/s before / in / after swap",
+            " / ".join(f"{v:.0f}" for v in r.get("minor_faults_per_s", {}).values()),
+        ),
         ("blocks processed", f"{r['blocks']} (expected ~{r['blocks_expected']})"),
         ("NaN blocks counted / sent", f"{r['nan_blocks_counted']} / {r['nan_periods_sent']}"),
         ("control updates", f"{r['control_updates']} ({r['control_rate_per_s']:.0f}/s)"),
@@ -505,6 +529,7 @@ def main() -> int:
     ap.add_argument(
         "--jack-no-realtime", action="store_true", help="run jackd --no-realtime even where SCHED_FIFO is permitted"
     )
+    ap.add_argument("--no-swap", action="store_true", help="no model swap (compare the two halves of the soak)")
     ap.add_argument("--player", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.player:
