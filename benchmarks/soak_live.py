@@ -142,6 +142,37 @@ def player_main(nan_every_s: float) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------------------------- stall canary
+def canary_main(threshold_ms: float = 3.0) -> int:
+    """A process that only sleeps 1 ms in a loop at SCHED_FIFO 90 (above every audio thread) and prints each wake-up
+    later than ``threshold_ms`` as ``STALL <monotonic s> <ms>``: such a stall means the whole machine (the VM's
+    vCPUs) did not run, which no priority or buffering inside the audio process can hide."""
+    from foleyvae.live.audio_io import promote_thread
+
+    rt = promote_thread(90)
+    print(f"CANARY {int(rt)}", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    while True:
+        t = time.monotonic()
+        time.sleep(0.001)
+        late = (time.monotonic() - t - 0.001) * 1000.0
+        if late > threshold_ms:
+            print(f"STALL {t:.3f} {late:.1f}", flush=True)
+
+
+def start_canary(env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), "--canary"], env=env, stdout=subprocess.PIPE, text=True
+    )
+
+
+def stop_canary(proc: subprocess.Popen[str]) -> list[tuple[float, float]]:
+    """Stop the canary; its stalls as (monotonic s, ms)."""
+    proc.terminate()
+    out, _ = proc.communicate(timeout=10)
+    return [(float(a), float(b)) for _, a, b in (ln.split() for ln in out.splitlines() if ln.startswith("STALL"))]
+
+
 # ---------------------------------------------------------------------------------------------- jack server
 def realtime_permitted() -> bool:
     """Whether this process may use SCHED_FIFO (root, CAP_SYS_NICE or an rtprio limit), tried on a child."""
@@ -319,6 +350,7 @@ def soak(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     rss: list[tuple[float, float, int]] = []  # (s since start, RSS MiB, xruns so far) each second
     measured = 60.0 * args.minutes
     result: dict[str, Any] = {}
+    canary = start_canary(env)
     session.start()
     gc_watch = GcWatch()
     gc.callbacks.append(gc_watch)
@@ -380,6 +412,7 @@ def soak(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
         if flood is not None:
             flood.stop_event.set()
         stats = session.stop()
+        stalls = stop_canary(canary)
         nans_sent = -1
         player_rt = False
         if player is not None and player.poll() is None:
@@ -434,6 +467,8 @@ def soak(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
         "swap_at_s": None if flood.swapped_at is None else round(flood.swapped_at - t_start, 1),
         "rss_growth_pct": 100.0 * (rss_end - warm["rss_mb"]) / warm["rss_mb"],
         "gc_pauses": gc_watch.summary(),
+        # machine stalls seen by the canary after warm-up, and how many xrun events fell within 1 s of one
+        "machine_stalls": _stall_summary(stalls, t_warm, rss, t_start),
         "realtime_threads": {
             "callback": stats.realtime_callback,
             "worker": stats.realtime_worker,
@@ -465,6 +500,19 @@ def soak(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     return result
 
 
+def _stall_summary(
+    stalls: list[tuple[float, float]], t_warm: float, trace: list[tuple[float, float, int]], t_start: float
+) -> dict[str, Any]:
+    """Canary stalls after warm-up (count, longest) and the xrun events in the trace's seconds that hold one."""
+    late = [(t, ms) for t, ms in stalls if t >= t_warm]
+    stall_secs = {int(t - t_start) for t, _ in late}
+    near = 0
+    for (t0, _, x0), (t1, _, x1) in zip(trace, trace[1:], strict=False):
+        if x1 > x0 and any(int(t0) - 1 <= s <= int(t1) + 1 for s in stall_secs):
+            near += x1 - x0
+    return {"count": len(late), "max_ms": max((ms for _, ms in late), default=0.0), "xruns_near_a_stall": near}
+
+
 def print_table(r: dict[str, Any]) -> None:
     rows = [
         ("block / period", f"{r['block']} samples ({r['block_ms']:.2f} ms) at {r['sample_rate']} Hz"),
@@ -489,6 +537,11 @@ def print_table(r: dict[str, Any]) -> None:
             "n/a"
             if r["rss_growth_after_swap_pct"] is None
             else f"{r['rss_growth_after_swap_pct']:+.2f} % (from {r['rss_after_swap_mb']:.1f} MiB)",
+        ),
+        (
+            "machine stalls > 3 ms (count, max ms) / xruns near one",
+            f"{r['machine_stalls']['count']} {r['machine_stalls']['max_ms']:.1f} / "
+            f"{r['machine_stalls']['xruns_near_a_stall']}",
         ),
         (
             "GC pauses gen0/1/2 (count, max ms)",
@@ -531,9 +584,12 @@ def main() -> int:
     )
     ap.add_argument("--no-swap", action="store_true", help="no model swap (compare the two halves of the soak)")
     ap.add_argument("--player", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--canary", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.player:
         return player_main(args.nan_every)
+    if args.canary:
+        return canary_main()
 
     name = f"foleyvae-soak-{os.getpid()}"
     env = dict(os.environ, JACK_DEFAULT_SERVER=name, JACK_NO_AUDIO_RESERVATION="1", JACK_NO_START_SERVER="1")
