@@ -15,8 +15,10 @@ What runs (one process for the engine, one small JACK client process as the micr
 After a ``--warmup`` (30 s) the RSS is taken as the start value and the xrun counters are snapshotted; the soak then
 runs ``--minutes``. Target: zero xruns and RSS growth < 5 %. Xruns are also split into the swap window (from just
 before the load to 2 s after the old model is freed: ``torch.jit.load`` holds the GIL ~140 ms, which no Python audio
-callback gets through) and the steady state. Also recorded: collector pauses by generation and which JACK client
-jackd found late. jackd and the player are stopped on every exit path.
+callback gets through) and the steady state. Also recorded: collector pauses by generation, which JACK client
+jackd found late, minor page faults around the swap, and machine stalls: a canary process at SCHED_FIFO 90 that only
+sleeps 1 ms reports each wake-up over 3 ms late (then nothing in the machine ran, whatever its priority). jackd, the
+player and the canary are stopped on every exit path.
 
 Run:  .venv/bin/python benchmarks/soak_live.py [--minutes 10] [--block 256] [--model foley]
           [--out benchmarks/results/soak_live.json]
