@@ -353,7 +353,11 @@ def soak(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     measured = 60.0 * args.minutes
     result: dict[str, Any] = {}
     canary = start_canary(env)
-    session.start()
+    try:
+        session.start()
+    except BaseException:
+        stop_canary(canary)
+        raise
     gc_watch = GcWatch()
     gc.callbacks.append(gc_watch)
     try:
@@ -413,8 +417,10 @@ def soak(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
         gc.callbacks.remove(gc_watch)
         if flood is not None:
             flood.stop_event.set()
-        stats = session.stop()
-        stalls = stop_canary(canary)
+        try:
+            stats = session.stop()
+        finally:
+            stalls = stop_canary(canary)
         nans_sent = -1
         player_rt = False
         if player is not None and player.poll() is None:
