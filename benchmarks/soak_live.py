@@ -176,11 +176,6 @@ def stop_canary(proc: subprocess.Popen[str]) -> list[tuple[float, float]]:
 
 
 # ---------------------------------------------------------------------------------------------- jack server
-def realtime_permitted() -> bool:
-    """Whether this process may use SCHED_FIFO (root, CAP_SYS_NICE or an rtprio limit), tried on a child."""
-    return shutil.which("chrt") is not None and subprocess.run(["chrt", "-f", "1", "true"]).returncode == 0
-
-
 def start_jackd(name: str, block: int, env: dict[str, str], log: Any, realtime: bool) -> subprocess.Popen[str]:
     """A private JACK dummy server logging to the open file ``log``; returns once its system ports exist.
 
@@ -244,6 +239,7 @@ class ControlFlood(threading.Thread):
         self.swap_window: tuple[int, int] | None = None
         self.faults_at: list[tuple[float, int]] = []  # (time, minor faults) at the swap's start and end
         self._released_at = 0.0
+        self._xruns_at_swap = 0
         self.stop_event = threading.Event()
         self.updates = 0
         self.swap_time_s: float | None = None  # wall time of load + swap_model
@@ -273,7 +269,7 @@ class ControlFlood(threading.Thread):
                     from foleyvae.export.loader import load_model
 
                     t0 = time.perf_counter()
-                    before = glitches(self.session)["xruns"]
+                    self._xruns_at_swap = glitches(self.session)["xruns"]
                     self.faults_at = [(time.monotonic(), minor_faults())]
                     self.engine.swap_model(load_model(self.model_name))
                     self.swap_time_s = time.perf_counter() - t0
@@ -284,7 +280,7 @@ class ControlFlood(threading.Thread):
                 elif (
                     self.released and self.swap_window is None and time.monotonic() > self._released_at + SWAP_SETTLE_S
                 ):
-                    self.swap_window = (before, glitches(self.session)["xruns"])
+                    self.swap_window = (self._xruns_at_swap, glitches(self.session)["xruns"])
                     self.faults_at.append((time.monotonic(), minor_faults()))
                 t_next += period
                 delay = t_next - time.monotonic()
@@ -610,7 +606,9 @@ def main() -> int:
     # closed in the finally below
     jack_log = tempfile.NamedTemporaryFile("w+", prefix="foleyvae-soak-jackd-", suffix=".log", delete=False)  # noqa: SIM115
     try:
-        jack_rt = not args.jack_no_realtime and realtime_permitted()
+        from foleyvae.live.audio_io import fifo_permitted
+
+        jack_rt = not args.jack_no_realtime and fifo_permitted()
         jackd = start_jackd(name, args.block, env, jack_log, jack_rt)
         mode = "-R" if jack_rt else "--no-realtime"
         print(
@@ -630,9 +628,10 @@ def main() -> int:
                 pass
         stop_proc(jackd)
         jack_log.close()
+        late = late_clients(Path(jack_log.name).read_text(errors="replace"))
+        os.unlink(jack_log.name)
     r["jackd_realtime"] = jack_rt
-    r["jackd_late_clients"] = late_clients(Path(jack_log.name).read_text(errors="replace"))
-    os.unlink(jack_log.name)
+    r["jackd_late_clients"] = late
     print_table(r)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".json.tmp")

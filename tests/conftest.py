@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 
 SR = 44100
+# make soak sets FOLEYVAE_KILL_REPEAT=k: the kill tests (prepare, export, training) kill k times as often
+KILL_REPEAT = int(os.environ.get("FOLEYVAE_KILL_REPEAT", "1"))
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -14,6 +14,11 @@ import time
 import torch
 
 
+def _process_state() -> dict[str, object]:
+    """The process-wide settings a LiveSession changes while live (and must restore)."""
+    return {"gc_frozen": gc.get_freeze_count() > 0, "switch_interval": sys.getswitchinterval()}
+
+
 def main() -> int:
     take, stats_path, seconds, block = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
     torch.set_num_threads(1)
@@ -24,13 +29,13 @@ def main() -> int:
 
     engine = StreamingEngine(ToyStream(sample_rate=48000), block)
     session = LiveSession(engine, record=take, prefill_blocks=2)
-    before = {"gc_frozen": gc.get_freeze_count() > 0, "switch_interval": sys.getswitchinterval()}
+    before = _process_state()
     session.start()
-    during = {"gc_frozen": gc.get_freeze_count() > 0, "switch_interval": sys.getswitchinterval()}
+    during = _process_state()
     print("READY", flush=True)
     time.sleep(seconds)
     stats = session.stop()
-    after = {"gc_frozen": gc.get_freeze_count() > 0, "switch_interval": sys.getswitchinterval()}
+    after = _process_state()
     with open(stats_path, "w") as f:
         report = {"stats": stats.as_dict(), "latency": session.latency()}
         json.dump({**report, "process_state": {"before": before, "during": during, "after": after}}, f)

@@ -60,10 +60,6 @@ def jack_server() -> Iterator[dict[str, str]]:
             proc.wait(timeout=5)
 
 
-def _fifo_permitted() -> bool:
-    return shutil.which("chrt") is not None and subprocess.run(["chrt", "-f", "1", "true"]).returncode == 0
-
-
 def _footsteps(seconds: float) -> np.ndarray:
     one = np.concatenate([footstep("wood", 0.35, sr=SR, seed=1), np.zeros(int(0.15 * SR), np.float32)])
     return np.tile(one, int(seconds / 0.5) + 2).astype(np.float32)
@@ -138,7 +134,9 @@ def test_live_session_on_jack_records_aligned_take(
     assert ps["during"]["gc_frozen"] and ps["during"]["switch_interval"] <= 0.0005
     assert ps["after"] == ps["before"] and not ps["before"]["gc_frozen"]
     # the audio threads got SCHED_FIFO exactly where the OS grants it (CI runs as root)
-    assert stats["realtime_callback"] == stats["realtime_worker"] == _fifo_permitted()
+    from foleyvae.live.audio_io import fifo_permitted
+
+    assert stats["realtime_callback"] == stats["realtime_worker"] == fifo_permitted()
     assert lat["round_trip_ms"] > lat["latency_ms"]
 
 

@@ -27,12 +27,13 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.conftest import KILL_REPEAT
+
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="SIGKILL semantics and /proc process checks: Linux")
 
 SEED = 1212
-REPEAT = int(os.environ.get("FOLEYVAE_KILL_REPEAT", "1"))  # make soak multiplies the timed kills
-N_PREPARE_TIMED = 8 * REPEAT
-N_EXPORT_TIMED = 2 * REPEAT
+N_PREPARE_TIMED = 8 * KILL_REPEAT
+N_EXPORT_TIMED = 2 * KILL_REPEAT
 KILLPOINT = Path(__file__).with_name("_killpoint.py")
 
 

@@ -14,6 +14,7 @@ from foleyvae.config import preset
 from foleyvae.errors import FoleyError
 from foleyvae.training.checkpoint import CheckpointError, load_checkpoint, load_run, save_checkpoint
 from foleyvae.training.schedule import beta_of, lr_of, phase_of
+from tests.conftest import KILL_REPEAT
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -136,7 +137,7 @@ def test_sigkill_never_leaves_a_corrupt_checkpoint(dataset: Path, tmp_path: Path
     cmd = _train_cmd(dataset, out, "--phase1-steps", "6", "--set", "train.checkpoint_every=1")
     rng = random.Random(0)
     last_step = 0
-    attempts = 3 * int(os.environ.get("FOLEYVAE_KILL_REPEAT", "1"))  # make soak kills more often
+    attempts = 3 * KILL_REPEAT
     for attempt in range(attempts):
         ckpt = out / "checkpoints" / "last.ckpt"
         before = ckpt.stat().st_mtime_ns if ckpt.exists() else 0

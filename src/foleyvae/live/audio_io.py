@@ -37,6 +37,7 @@ __all__ = [
     "LiveSession",
     "LiveStats",
     "apply_command",
+    "fifo_permitted",
     "import_sounddevice",
     "list_devices",
     "promote_thread",
@@ -80,6 +81,16 @@ def promote_thread(priority: int) -> bool:
     except (OSError, ValueError):
         return False
     return True
+
+
+def fifo_permitted() -> bool:
+    """Whether this process may run threads SCHED_FIFO: :func:`promote_thread` tried in a throwaway thread (the
+    policy dies with it, the caller's scheduling is untouched)."""
+    granted: list[bool] = []
+    t = threading.Thread(target=lambda: granted.append(promote_thread(1)), name="foleyvae-fifo-probe")
+    t.start()
+    t.join()
+    return granted == [True]
 
 
 def list_devices() -> str:
