@@ -59,13 +59,22 @@ def minor_faults() -> int:
     return int(stat[stat.rindex(")") + 2 :].split()[7])
 
 
-def rss_mb() -> float:
-    """Resident set size of this process in MiB (VmRSS of /proc/self/status)."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
+def rss_mb(pid: int | str = "self") -> float:
+    """Resident set size of a process in MiB (VmRSS of /proc/PID/status; 0 once it has gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        return 0.0
     return float("nan")
+
+
+def session_rss_mb(engine: Any) -> float:
+    """RSS of this (audio) process plus the engine's child process, if it runs in one (EngineProcess)."""
+    info = getattr(engine, "info", None)
+    return rss_mb() + (rss_mb(info["pid"]) if info else 0.0)
 
 
 def input_loop() -> np.ndarray:
@@ -271,7 +280,10 @@ class ControlFlood(threading.Thread):
                     t0 = time.perf_counter()
                     self._xruns_at_swap = glitches(self.session)["xruns"]
                     self.faults_at = [(time.monotonic(), minor_faults())]
-                    self.engine.swap_model(load_model(self.model_name))
+                    if hasattr(self.engine, "swap"):  # EngineProcess: the new model loads in its own process
+                        self.engine.swap(self.model_name)
+                    else:
+                        self.engine.swap_model(load_model(self.model_name))
                     self.swap_time_s = time.perf_counter() - t0
                     self.swapped_at = time.monotonic()
                 elif self.swapped_at is not None and not self.released and self.engine.stats.swaps >= 1:
@@ -334,15 +346,20 @@ def soak(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     from foleyvae.export.loader import load_model
     from foleyvae.inference.engine import StreamingEngine
     from foleyvae.live.audio_io import LiveSession
+    from foleyvae.live.engine_process import EngineProcess
 
-    model = load_model(args.model)
-    if int(model.sample_rate) != SR:
-        raise SystemExit(f"model {args.model!r} runs at {model.sample_rate} Hz; the soak's JACK server at {SR} Hz")
-    engine = StreamingEngine(model, args.block)
+    engine: StreamingEngine | EngineProcess
+    if args.engine == "process":  # the model lives in a child process; this one only moves audio and controls
+        engine = EngineProcess(args.model, args.block, realtime=not args.normal_priority)
+    else:
+        model = load_model(args.model)
+        engine = StreamingEngine(model, args.block)
+        del model  # the engine holds it; after the swap nothing should keep the old model alive
+    if engine.sample_rate != SR:
+        raise SystemExit(f"model {args.model!r} runs at {engine.sample_rate} Hz; the soak's JACK server at {SR} Hz")
     session = LiveSession(
         engine, prefill_blocks=args.prefill, jit_optimize=args.jit_optimize, realtime=not args.normal_priority
     )
-    del model  # the engine holds it; after the swap nothing should keep the old model alive
     player: subprocess.Popen[str] | None = None
     flood: ControlFlood | None = None
     rss: list[tuple[float, float, int]] = []  # (s since start, RSS MiB, xruns so far) each second
@@ -384,16 +401,16 @@ def soak(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
             if flood.error is not None:
                 raise flood.error
             if now >= next_sample:
-                rss.append((round(now - t_start, 2), rss_mb(), glitches(session)["xruns"]))
+                rss.append((round(now - t_start, 2), session_rss_mb(engine), glitches(session)["xruns"]))
                 next_sample += 1.0
                 if warm is None and now >= t_warm:
-                    e = engine.stats
+                    es = engine.stats
                     warm = {
                         "faults": (time.monotonic(), minor_faults()),
                         "rss_mb": rss[-1][1],
                         "glitches": glitches(session),
-                        "blocks": e.blocks,
-                        "nan_blocks": e.nan_blocks,
+                        "blocks": es.blocks,
+                        "nan_blocks": es.nan_blocks,
                         "updates": flood.updates,
                     }
                 if now >= next_print:
@@ -417,6 +434,9 @@ def soak(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
             stats = session.stop()
         finally:
             stalls = stop_canary(canary)
+            engine_rt = bool(engine.info.get("realtime")) if isinstance(engine, EngineProcess) else None
+            if isinstance(engine, EngineProcess):
+                engine.close()
         nans_sent = -1
         player_rt = False
         if player is not None and player.poll() is None:
@@ -446,6 +466,7 @@ def soak(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
         "sample_rate": SR,
         "block_ms": block_ms,
         "model": args.model,
+        "engine": args.engine,
         "prefill_blocks": args.prefill,
         "xruns": stats.xruns,
         "xruns_after_warmup": measured_glitches["xruns"],
@@ -476,6 +497,7 @@ def soak(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
         "realtime_threads": {
             "callback": stats.realtime_callback,
             "worker": stats.realtime_worker,
+            "engine_process": engine_rt,
             "player": player_rt,
         },
         "rss_trace": rss,
@@ -585,6 +607,12 @@ def main() -> int:
     )
     ap.add_argument(
         "--jack-no-realtime", action="store_true", help="run jackd --no-realtime even where SCHED_FIFO is permitted"
+    )
+    ap.add_argument(
+        "--engine",
+        choices=("process", "thread"),
+        default="process",
+        help="model in a child process (EngineProcess, default) or in this process's worker thread",
     )
     ap.add_argument("--no-swap", action="store_true", help="no model swap (compare the two halves of the soak)")
     ap.add_argument("--player", action="store_true", help=argparse.SUPPRESS)

@@ -65,8 +65,9 @@ def _footsteps(seconds: float) -> np.ndarray:
     return np.tile(one, int(seconds / 0.5) + 2).astype(np.float32)
 
 
+@pytest.mark.parametrize("engine", ["thread", "process"])
 def test_live_session_on_jack_records_aligned_take(
-    jack_server: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    engine: str, jack_server: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     jack = pytest.importorskip("jack")
     import soundfile as sf
@@ -75,7 +76,7 @@ def test_live_session_on_jack_records_aligned_take(
         monkeypatch.setenv(k, v)
     take, stats_path = tmp_path / "take.wav", tmp_path / "stats.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.live.run_session", str(take), str(stats_path), str(SECONDS), str(BLOCK)],
+        [sys.executable, "-m", "tests.live.run_session", str(take), str(stats_path), str(SECONDS), str(BLOCK), engine],
         cwd=ROOT,
         env=jack_server,
         stdout=subprocess.PIPE,
@@ -137,6 +138,7 @@ def test_live_session_on_jack_records_aligned_take(
     from foleyvae.live.audio_io import fifo_permitted
 
     assert stats["realtime_callback"] == stats["realtime_worker"] == fifo_permitted()
+    assert report["engine_process_realtime"] == (fifo_permitted() if engine == "process" else None)
     assert lat["round_trip_ms"] > lat["latency_ms"]
 
 

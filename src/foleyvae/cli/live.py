@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 import threading
+from typing import Any
 
 from foleyvae.cli.common import check_output
 from foleyvae.cli.transfer import add_control_arguments, controls_from_args
@@ -39,6 +40,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not ask for real-time (SCHED_FIFO) scheduling of the audio threads",
     )
+    p.add_argument(
+        "--engine",
+        choices=("process", "thread"),
+        default="process",
+        help="run the model in a child process (default: its loads and the garbage it makes never stall the audio "
+        "callback) or in a thread of this process (less memory, one interpreter)",
+    )
     add_control_arguments(p)
 
 
@@ -55,7 +63,7 @@ def _stdin_commands(controls: object, stop: threading.Event) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from foleyvae.live.audio_io import LiveSession, list_devices
+    from foleyvae.live.audio_io import list_devices
 
     if args.list_devices:
         print(list_devices())
@@ -66,15 +74,37 @@ def run(args: argparse.Namespace) -> int:
         raise FoleyError(f"--block must be >= 16, got {args.block}")
     if args.record:
         check_output(args.record, args.force)
+    import functools
+
     import torch
 
-    from foleyvae.export.loader import load_model
+    from foleyvae.export import loader
     from foleyvae.inference.engine import StreamingEngine
+    from foleyvae.live.engine_process import EngineProcess
 
     torch.set_num_threads(1)  # one engine thread: predictable block times
     torch.set_flush_denormal(True)
-    model = load_model(args.model)
-    engine = StreamingEngine(model, args.block, controls_from_args(model, args))
+    model = loader.load_model(args.model)  # here too: the controls' --towards needs the model's centroids
+    controls = controls_from_args(model, args)
+    engine: StreamingEngine | EngineProcess
+    if args.engine == "process":
+        del model  # the child loads its own copy; this process keeps none
+        engine = EngineProcess(
+            functools.partial(loader.load_model, args.model), args.block, controls, realtime=not args.normal_priority
+        )
+    else:
+        engine = StreamingEngine(model, args.block, controls)
+    try:
+        return _run_session(args, engine)
+    finally:
+        if isinstance(engine, EngineProcess):
+            engine.close()
+
+
+def _run_session(args: argparse.Namespace, engine: Any) -> int:
+    from foleyvae.live.audio_io import LiveSession
+
+    name = engine.info["name"] if hasattr(engine, "info") else engine.model.name
     session = LiveSession(
         engine,
         _device(args.input_device),
@@ -85,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     )
     lat = session.latency()
     print(
-        f"{model.name}: {engine.sample_rate} Hz, block {args.block}, engine latency {engine.latency_ms:.1f} ms, "
+        f"{name}: {engine.sample_rate} Hz, block {args.block}, engine latency {engine.latency_ms:.1f} ms, "
         f"round trip before device {lat['round_trip_ms']:.1f} ms; type b0=1.5 / s2=0.5 / t=0.3 / w=0.5 / q",
         file=sys.stderr,
     )

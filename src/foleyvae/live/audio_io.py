@@ -24,13 +24,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from foleyvae.errors import FoleyError, MissingDependencyError, first_line
 from foleyvae.inference.controls import ControlError, Controls
 from foleyvae.inference.engine import StreamingEngine
+
+if TYPE_CHECKING:
+    from foleyvae.live.engine_process import EngineProcess
 
 __all__ = [
     "BlockRing",
@@ -213,7 +216,9 @@ class LiveSession:
     """Run ``engine`` on a duplex audio stream, optionally recording the take and the dry input.
 
     Args:
-        engine: the StreamingEngine (its block size is the device block size; its sample rate the stream's).
+        engine: a StreamingEngine (the model runs in this process's worker thread) or an EngineProcess (the worker
+            thread hands each block to the model's own process); its block size is the device block size, its
+            sample rate the stream's.
         input_device / output_device: sounddevice device ids or names (None: the default devices).
         record: path of the take (.wav/.flac); the dry input goes beside it as ``<stem>.dry<suffix>``.
         prefill_blocks: silent blocks queued before the first output (the worker's margin).
@@ -227,7 +232,7 @@ class LiveSession:
 
     def __init__(
         self,
-        engine: StreamingEngine,
+        engine: StreamingEngine | EngineProcess,
         input_device: int | str | None = None,
         output_device: int | str | None = None,
         record: str | Path | None = None,
