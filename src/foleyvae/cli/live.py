@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import threading
 from typing import Any
@@ -43,9 +44,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--engine",
         choices=("process", "thread"),
-        default="process",
-        help="run the model in a child process (default: its loads and the garbage it makes never stall the audio "
-        "callback) or in a thread of this process (less memory, one interpreter)",
+        default="process" if os.name == "posix" else "thread",  # the child gets its pipes and map as fds (POSIX)
+        help="run the model in a child process (default on POSIX: its loads and the garbage it makes never stall the "
+        "audio callback) or in a thread of this process (less memory, one interpreter)",
     )
     add_control_arguments(p)
 
