@@ -19,10 +19,10 @@ After a ``--warmup`` (30 s) the RSS is taken as the start value and the xrun cou
 runs ``--minutes``. Target: zero xruns and RSS growth < 5 %. Xruns are also split into the swap window (from just
 before the load to 2 s after the old model is freed: in-process, ``torch.jit.load`` holds the GIL ~140 ms, which
 no Python audio callback gets through; with the engine process the load happens in another interpreter) and the
-steady state, and into those within a second of a machine stall and the rest. Also recorded: collector pauses by generation, which JACK client
-jackd found late, minor page faults around the swap, and machine stalls: a canary process at SCHED_FIFO 90 that only
-sleeps 1 ms reports each wake-up over 3 ms late (then nothing in the machine ran, whatever its priority). jackd, the
-player and the canary are stopped on every exit path.
+steady state, and into those within a second of a machine stall and the rest. Also recorded: collector pauses by
+generation, which JACK client jackd found late, minor page faults around the swap, and machine stalls: a canary
+process at SCHED_FIFO 90 that only sleeps 1 ms reports each wake-up over 3 ms late (then nothing in the machine ran,
+whatever its priority). jackd, the player and the canary are stopped on every exit path.
 
 Run:  .venv/bin/python benchmarks/soak_live.py [--minutes 10] [--block 256] [--model foley]
           [--out benchmarks/results/soak_live.json]

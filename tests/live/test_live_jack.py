@@ -5,6 +5,7 @@ Needs ``jackd`` (Debian jackd2), ``libportaudio2`` and the ``JACK-Client`` and `
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -99,6 +100,11 @@ def test_live_session_on_jack_records_aligned_take(
         assert proc.stdout is not None
         line = proc.stdout.readline()
         assert line.strip() == "READY", f"{line!r} {proc.stderr.read() if proc.stderr else ''}"
+        # the player (our microphone) is a Python callback in this pytest process: a full collection here (tens of
+        # ms over the objects earlier tests left) would make it late, and jackd then flags the cycle for every
+        # client, the session under test included (the soak freezes its player process's collector likewise).
+        gc.collect()
+        gc.disable()
         player.activate()
         targets = [p for p in player.get_ports(is_audio=True, is_input=True) if not p.name.startswith("system:")]
         assert targets, [p.name for p in player.get_ports()]
@@ -111,6 +117,7 @@ def test_live_session_on_jack_records_aligned_take(
             proc.kill()
         player.deactivate()
         player.close()
+        gc.enable()
 
     report = json.loads(stats_path.read_text())
     stats = report["stats"]
