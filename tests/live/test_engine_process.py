@@ -27,6 +27,13 @@ def _toy(seed: int = 0, sample_rate: int = SR) -> functools.partial[ToyStream]:
     return functools.partial(ToyStream, sample_rate=sample_rate, seed=seed)
 
 
+def chatty_toy() -> ToyStream:
+    """A model factory that prints to stdout (Python and C level) while it loads (the child imports it by name)."""
+    print("hello from the model's code")
+    os.write(1, b"raw bytes on fd 1\n" * 5000)  # more than a pipe buffer holds
+    return ToyStream(sample_rate=SR)
+
+
 def _blocks(n: int, seed: int = 0) -> np.ndarray:
     """``[n, 1, BLOCK]`` noise bursts with silence between them."""
     rng = np.random.default_rng(seed)
@@ -130,6 +137,14 @@ def test_swap_to_another_sample_rate_is_refused_and_the_old_model_plays_on() -> 
         with pytest.raises(EngineError, match="cannot swap to .*22050 Hz"):
             ep.swap(_toy(sample_rate=22050))
         assert np.all(np.isfinite(ep.process(_blocks(1)[0]))) and ep.stats.swaps == 0
+
+
+def test_prints_while_loading_do_not_disturb_the_child(capfd: pytest.CaptureFixture[str]) -> None:
+    from tests.live.test_engine_process import chatty_toy as importable  # not via pytest's module name
+
+    with EngineProcess(importable, BLOCK, realtime=False) as ep:
+        assert np.all(np.isfinite(ep.process(_blocks(1)[0]))) and ep.info["name"] == "toy"
+    assert "hello from the model's code" in capfd.readouterr().err
 
 
 def test_a_missing_model_is_one_clear_line_and_leaves_no_process(tmp_path: Path) -> None:

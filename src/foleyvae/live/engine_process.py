@@ -114,7 +114,11 @@ def child_main() -> None:
     byte per answer out. EOF on ``cmd_fd`` (the audio process died or closed it) ends the child.
     """
     job = pickle.loads(sys.stdin.buffer.read())
-    out = sys.stdout
+    # the protocol keeps the real stdout; anything else that prints (a model's code, a library, C code writing to
+    # fd 1) goes to stderr, so it can neither garble the answers nor fill a pipe nobody reads
+    out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
 
     def say(kind: str, payload: object) -> None:
         out.write(json.dumps([kind, payload]) + "\n")
