@@ -34,6 +34,11 @@ def chatty_toy() -> ToyStream:
     return ToyStream(sample_rate=SR)
 
 
+def dying_toy() -> ToyStream:
+    """A model factory whose process dies while loading (as a crashing native library would)."""
+    os._exit(3)
+
+
 def _blocks(n: int, seed: int = 0) -> np.ndarray:
     """``[n, 1, BLOCK]`` noise bursts with silence between them."""
     rng = np.random.default_rng(seed)
@@ -153,6 +158,15 @@ def test_a_missing_model_is_one_clear_line_and_leaves_no_process(tmp_path: Path)
         EngineProcess(str(tmp_path / "nope.ts"), BLOCK, realtime=False)
     assert "\n" not in str(ei.value) and "nope" in str(ei.value)
     assert _children() == before
+
+
+def test_a_child_dying_while_loading_gives_its_exit_code() -> None:
+    from tests.live.test_engine_process import dying_toy as importable
+
+    t0 = time.monotonic()
+    with pytest.raises(EngineError, match="it exited with code 3 before it was ready"):
+        EngineProcess(importable, BLOCK, realtime=False)
+    assert time.monotonic() - t0 < 30.0  # seen at once, not after the start timeout
 
 
 def test_a_killed_child_fails_the_next_block_at_once() -> None:

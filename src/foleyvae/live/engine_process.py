@@ -250,12 +250,21 @@ class _Child:
             proc.stdin.close()
         msg = _read_line(proc, timeout_s)
         if msg is None or msg[0] != "ready":
+            try:  # EOF on stdout: the child is exiting, collect its code
+                exited: int | None = proc.wait(1.0) if msg is None else None
+            except subprocess.TimeoutExpired:
+                exited = None
             proc.kill()
             proc.wait(5.0)
             os.close(cmd_w)
             os.close(done_r)
             shm.close()
-            why = msg[1] if msg is not None else f"no answer in {timeout_s:g} s (exit code {proc.returncode})"
+            if msg is not None:
+                why = str(msg[1])
+            elif exited is not None:
+                why = f"it exited with code {exited} before it was ready (its stderr says why)"
+            else:
+                why = f"no answer in {timeout_s:g} s"
             raise EngineError(f"engine process could not open the model: {why}")
         info = msg[1]
         x, y, ctl, stat = _views(shm, int(info["channels"]), block_size)
