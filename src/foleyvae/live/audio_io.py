@@ -5,6 +5,10 @@ Threads and buffers (all preallocated before the stream starts)::
     PortAudio callback --in_ring--> worker (engine.process) --out_ring--> PortAudio callback
                                        \\--rec_ring (dry, take)--> writer thread (audio.io.StreamWriter)
 
+The worker's ``engine.process`` runs the model in this process (a :class:`StreamingEngine`) or hands the block to
+the model's own process (:class:`~foleyvae.live.engine_process.EngineProcess`, what ``foleyvae live`` uses): then
+nothing the model does (loading, a swap, freeing it) holds this interpreter's lock, which the callback needs.
+
 The callback only copies one block into ``in_ring``, one block out of ``out_ring`` (silence when it is empty) and
 counts: callback status flags (PortAudio's input overflow / output underflow), ring overruns (a ring full when
 pushing) and underruns (``out_ring`` empty when the device wants a block). ``out_ring`` starts with

@@ -46,13 +46,12 @@ __all__ = ["EngineProcess", "ModelSource"]
 ModelSource = str | Callable[[], Any]  # load_model() argument, or a picklable factory returning a StreamModel
 
 MAX_LATENT = 1024  # control vector capacity (allocated before the child knows its model's latent size)
-_CMD_PROCESS, _CMD_RESET, _CMD_RESET_STATS, _CMD_QUIT = 0, 1, 2, 3
-# control vector: [cmd, bias k, scale k, centroid k, then _SCALARS]; its layout is private to this module
+_CMD_PROCESS, _CMD_RESET, _CMD_RESET_STATS, _CMD_QUIT = 0, 1, 2, 3  # the byte sent down the command pipe
+# control vector: [unused, bias k, scale k, centroid k, then _SCALARS]; its layout is private to this module
 _SCALARS = ("towards_amount", "temperature", "freeze", "input_gain_db", "dry_wet", "limiter", "limiter_threshold")
 _CTL_LEN = 1 + 3 * MAX_LATENT + len(_SCALARS)
 # child counters: blocks, nan_blocks, model_calls, max_process_s, total_process_s, last_process_s
 _N_STATS = 6
-_WAIT_S = 1.0  # poll interval while waiting for a child (then its liveness is checked)
 
 
 def _pack_controls(c: Controls, ctl: np.ndarray) -> None:
