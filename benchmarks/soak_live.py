@@ -688,10 +688,10 @@ def main() -> int:
     r["jackd_realtime"] = jack_rt
     r["jackd_late_clients"] = late
     print_table(r)
+    from foleyvae.utils.atomic import atomic_write_text
+
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(r, indent=2) + "\n")
-    os.replace(tmp, args.out)
+    atomic_write_text(args.out, json.dumps(r, indent=2) + "\n")
     print(f"wrote {args.out}")
     return 0
 

@@ -84,10 +84,10 @@ def main() -> int:
         )
     result = {"minutes": args.minutes, "warmup_s": args.warmup, "rounds": rows, "totals": totals}
     result["machine"] = {"cores": os.cpu_count(), "load_avg": os.getloadavg()}
+    from foleyvae.utils.atomic import atomic_write_text
+
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp_out = args.out.with_suffix(".json.tmp")
-    tmp_out.write_text(json.dumps(result, indent=2) + "\n")
-    os.replace(tmp_out, args.out)
+    atomic_write_text(args.out, json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out}")
     return 0
 
