@@ -12,11 +12,15 @@ import json
 import os
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING
 
 from foleyvae.cli.common import check_output
 from foleyvae.cli.transfer import add_control_arguments, controls_from_args
 from foleyvae.errors import FoleyError
+
+if TYPE_CHECKING:
+    from foleyvae.inference.engine import StreamingEngine
+    from foleyvae.live.engine_process import EngineProcess
 
 
 def _device(v: str | None) -> int | str | None:
@@ -102,10 +106,11 @@ def run(args: argparse.Namespace) -> int:
             engine.close()
 
 
-def _run_session(args: argparse.Namespace, engine: Any) -> int:
+def _run_session(args: argparse.Namespace, engine: StreamingEngine | EngineProcess) -> int:
     from foleyvae.live.audio_io import LiveSession
+    from foleyvae.live.engine_process import EngineProcess
 
-    name = engine.info["name"] if hasattr(engine, "info") else engine.model.name
+    name = engine.info["name"] if isinstance(engine, EngineProcess) else engine.model.name
     session = LiveSession(
         engine,
         _device(args.input_device),

@@ -22,13 +22,25 @@ import numpy as np
 
 from foleyvae.errors import FoleyError
 
-__all__ = ["Controls", "ControlError", "N_SCALARS"]
+__all__ = ["Controls", "ControlError", "DEFAULT_SMOOTHING_MS", "N_SCALARS", "SCALAR_FIELDS"]
 
 # layout of the scalar part of a snapshot: [freeze, towards_amount, temperature, input_gain, dry_wet, limiter]
 N_SCALARS = 6
 MIN_GAIN_DB, MAX_GAIN_DB = -60.0, 24.0
 MAX_TEMPERATURE = 10.0
 MAX_LATENT_VALUE = 100.0  # bias/scale/centroid magnitudes beyond this are typos, not sounds
+DEFAULT_SMOOTHING_MS = 25.0
+# every per-session value of a Controls besides the per-dim arrays (bias, scale, centroid): what a copy carries over
+# (resized) and what the live engine process sends its child each block; "freeze" and "limiter" are bools
+SCALAR_FIELDS = (
+    "towards_amount",
+    "temperature",
+    "freeze",
+    "input_gain_db",
+    "dry_wet",
+    "limiter",
+    "limiter_threshold",
+)
 
 
 class ControlError(FoleyError, ValueError):
@@ -55,7 +67,7 @@ class Controls:
         smoothing_ms: time constant of the per-frame/per-sample smoothing the engine applies to changes.
     """
 
-    def __init__(self, latent_size: int, smoothing_ms: float = 25.0) -> None:
+    def __init__(self, latent_size: int, smoothing_ms: float = DEFAULT_SMOOTHING_MS) -> None:
         if latent_size < 1:
             raise ControlError(f"latent_size must be >= 1, got {latent_size}")
         self.latent_size = int(latent_size)
@@ -148,9 +160,8 @@ class Controls:
         c = Controls(latent_size, self.smoothing_ms)
         n = min(latent_size, self.latent_size)
         c.bias[:n], c.scale[:n], c.centroid[:n] = self.bias[:n], self.scale[:n], self.centroid[:n]
-        for name in ("towards_amount", "temperature", "freeze", "input_gain_db", "dry_wet", "limiter"):
+        for name in SCALAR_FIELDS:
             setattr(c, name, getattr(self, name))
-        c.limiter_threshold = self.limiter_threshold
         return c
 
     # ------------------------------------------------------------------------------------------ engine side

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from foleyvae.errors import first_line
-from foleyvae.inference.controls import Controls
+from foleyvae.inference.controls import DEFAULT_SMOOTHING_MS, SCALAR_FIELDS, Controls
 from foleyvae.inference.engine import EngineError, EngineStats, Latency
 
 __all__ = ["EngineProcess", "ModelSource"]
@@ -47,9 +47,9 @@ ModelSource = str | Callable[[], Any]  # load_model() argument, or a picklable f
 
 MAX_LATENT = 1024  # control vector capacity (allocated before the child knows its model's latent size)
 _CMD_PROCESS, _CMD_RESET, _CMD_RESET_STATS, _CMD_QUIT = 0, 1, 2, 3  # the byte sent down the command pipe
-# control vector: [unused, bias k, scale k, centroid k, then _SCALARS]; its layout is private to this module
-_SCALARS = ("towards_amount", "temperature", "freeze", "input_gain_db", "dry_wet", "limiter", "limiter_threshold")
-_CTL_LEN = 1 + 3 * MAX_LATENT + len(_SCALARS)
+# control vector: [unused, bias k, scale k, centroid k, then SCALAR_FIELDS]; its layout is private to this module
+_CTL_LEN = 1 + 3 * MAX_LATENT + len(SCALAR_FIELDS)
+_BOOL_FIELDS = frozenset(("freeze", "limiter"))
 # child counters: blocks, nan_blocks, model_calls, max_process_s, total_process_s, last_process_s
 _N_STATS = 6
 
@@ -61,7 +61,7 @@ def _pack_controls(c: Controls, ctl: np.ndarray) -> None:
     ctl[1 + MAX_LATENT : 1 + MAX_LATENT + k] = c.scale
     ctl[1 + 2 * MAX_LATENT : 1 + 2 * MAX_LATENT + k] = c.centroid
     base = 1 + 3 * MAX_LATENT
-    for i, name in enumerate(_SCALARS):
+    for i, name in enumerate(SCALAR_FIELDS):
         ctl[base + i] = float(getattr(c, name))
 
 
@@ -72,13 +72,9 @@ def _unpack_controls(ctl: np.ndarray, c: Controls) -> None:
     c.scale[:] = ctl[1 + MAX_LATENT : 1 + MAX_LATENT + k]
     c.centroid[:] = ctl[1 + 2 * MAX_LATENT : 1 + 2 * MAX_LATENT + k]
     base = 1 + 3 * MAX_LATENT
-    c.towards_amount = float(ctl[base])
-    c.temperature = float(ctl[base + 1])
-    c.freeze = bool(ctl[base + 2])
-    c.input_gain_db = float(ctl[base + 3])
-    c.dry_wet = float(ctl[base + 4])
-    c.limiter = bool(ctl[base + 5])
-    c.limiter_threshold = float(ctl[base + 6])
+    for i, name in enumerate(SCALAR_FIELDS):
+        v = ctl[base + i]
+        setattr(c, name, bool(v) if name in _BOOL_FIELDS else float(v))
 
 
 def _load_source(source: ModelSource) -> Any:
@@ -368,7 +364,7 @@ class EngineProcess:
         self.overlap_blocks = max(0, int(overlap_blocks))
         self.crossfade_blocks = max(1, int(crossfade_blocks))
         self.start_timeout_s = float(start_timeout_s)
-        smoothing = controls.smoothing_ms if controls is not None else 25.0
+        smoothing = controls.smoothing_ms if controls is not None else DEFAULT_SMOOTHING_MS
         self._child = _Child.start(
             source, self.block_size, self.max_channels, smoothing, self.realtime, self.start_timeout_s
         )
@@ -421,8 +417,12 @@ class EngineProcess:
         return s
 
     # ------------------------------------------------------------------------------------------ control
+    def _running(self) -> list[_Child]:
+        """The current child and, during a swap's fade, the new one."""
+        return [self._child] + ([self._next[0]] if self._next else [])
+
     def _command(self, cmd: int) -> None:
-        for child in [self._child] + ([self._next[0]] if self._next else []):
+        for child in self._running():
             child.post(cmd)
             child.wait(self.start_timeout_s)
 
@@ -475,7 +475,7 @@ class EngineProcess:
         self._closed = True
         with self._lock:
             pending, self._pending = self._pending, None
-        for child in [self._child] + ([self._next[0]] if self._next else []) + ([pending[0]] if pending else []):
+        for child in self._running() + ([pending[0]] if pending else []):
             child.close()
         self.release_retired()
 
