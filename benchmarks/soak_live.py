@@ -157,37 +157,6 @@ def player_main(nan_every_s: float) -> int:
     return 0
 
 
-# ---------------------------------------------------------------------------------------------- stall canary
-def canary_main(threshold_ms: float = 3.0) -> int:
-    """A process that only sleeps 1 ms in a loop at SCHED_FIFO 90 (above every audio thread) and prints each wake-up
-    later than ``threshold_ms`` as ``STALL <monotonic s> <ms>``: such a stall means the whole machine (the VM's
-    vCPUs) did not run, which no priority or buffering inside the audio process can hide."""
-    from foleyvae.live.audio_io import promote_thread
-
-    rt = promote_thread(90)
-    print(f"CANARY {int(rt)}", flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    while True:
-        t = time.monotonic()
-        time.sleep(0.001)
-        late = (time.monotonic() - t - 0.001) * 1000.0
-        if late > threshold_ms:
-            print(f"STALL {t:.3f} {late:.1f}", flush=True)
-
-
-def start_canary(env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), "--canary"], env=env, stdout=subprocess.PIPE, text=True
-    )
-
-
-def stop_canary(proc: subprocess.Popen[str]) -> list[tuple[float, float]]:
-    """Stop the canary; its stalls as (monotonic s, ms)."""
-    proc.terminate()
-    out, _ = proc.communicate(timeout=10)
-    return [(float(a), float(b)) for _, a, b in (ln.split() for ln in out.splitlines() if ln.startswith("STALL"))]
-
-
 # ---------------------------------------------------------------------------------------------- jack server
 def start_jackd(name: str, block: int, env: dict[str, str], log: Any, realtime: bool) -> subprocess.Popen[str]:
     """A private JACK dummy server logging to the open file ``log``; returns once its system ports exist.
@@ -349,6 +318,7 @@ def soak(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     torch.set_flush_denormal(True)
     from foleyvae.export.loader import load_model
     from foleyvae.inference.engine import StreamingEngine
+    from foleyvae.live import stall_canary
     from foleyvae.live.audio_io import LiveSession
     from foleyvae.live.engine_process import EngineProcess
 
@@ -369,11 +339,11 @@ def soak(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     rss: list[tuple[float, float, int]] = []  # (s since start, RSS MiB, xruns so far) each second
     measured = 60.0 * args.minutes
     result: dict[str, Any] = {}
-    canary = start_canary(env)
+    canary = stall_canary.start(env)
     try:
         session.start()
     except BaseException:
-        stop_canary(canary)
+        stall_canary.stop(canary)
         raise
     gc_watch = GcWatch()
     gc.callbacks.append(gc_watch)
@@ -437,7 +407,7 @@ def soak(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
         try:
             stats = session.stop()
         finally:
-            stalls = stop_canary(canary)
+            stalls = stall_canary.stop(canary)
             engine_rt = bool(engine.info.get("realtime")) if isinstance(engine, EngineProcess) else None
             if isinstance(engine, EngineProcess):
                 engine.close()
@@ -643,12 +613,9 @@ def main() -> int:
     )
     ap.add_argument("--no-swap", action="store_true", help="no model swap (compare the two halves of the soak)")
     ap.add_argument("--player", action="store_true", help=argparse.SUPPRESS)
-    ap.add_argument("--canary", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.player:
         return player_main(args.nan_every)
-    if args.canary:
-        return canary_main()
 
     name = f"foleyvae-soak-{os.getpid()}"
     env = dict(os.environ, JACK_DEFAULT_SERVER=name, JACK_NO_AUDIO_RESERVATION="1", JACK_NO_START_SERVER="1")

@@ -75,7 +75,10 @@ def test_live_session_on_jack_records_aligned_take(
 
     for k, v in jack_server.items():
         monkeypatch.setenv(k, v)
+    from foleyvae.live import stall_canary
+
     take, stats_path = tmp_path / "take.wav", tmp_path / "stats.json"
+    canary = stall_canary.start()  # machine stalls (the VM not running at all) during the session
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.live.run_session", str(take), str(stats_path), str(SECONDS), str(BLOCK), engine],
         cwd=ROOT,
@@ -118,10 +121,13 @@ def test_live_session_on_jack_records_aligned_take(
         player.deactivate()
         player.close()
         gc.enable()
+        stalls = stall_canary.stop(canary)
 
     report = json.loads(stats_path.read_text())
     stats = report["stats"]
-    assert stats["xruns"] == 0, stats
+    # zero xruns, unless the whole machine stopped: each xrun needs a canary-seen stall (a top-priority idle process
+    # woken > 3 ms late) of its own; no code in the session can play through the VM not running
+    assert stats["xruns"] <= len(stalls), f"{stats} with machine stalls {stalls}"
     assert stats["engine"]["nan_blocks"] == 0
     assert stats["engine"]["blocks"] * BLOCK >= 0.9 * SECONDS * SR
     y, sr_take = sf.read(take, always_2d=True, dtype="float32")
