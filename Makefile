@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 # System packages (Debian/Ubuntu). Installed only when running as root; otherwise printed.
-SYSDEPS := libsndfile1 libportaudio2 jackd2 chromium espeak-ng sox ffmpeg cmake g++
+SYSDEPS := libsndfile1 libportaudio2 jackd2 libjack-jackd2-dev chromium espeak-ng sox ffmpeg cmake g++
 sysdeps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		missing=$$(for p in $(SYSDEPS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

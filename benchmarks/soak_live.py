@@ -5,8 +5,10 @@ What runs (the audio process, the engine's child process, one small JACK client 
 * a private ``jackd -d dummy`` server at 44100 Hz with period = ``--block``: ``-R`` (real-time threads) where this
   process may use SCHED_FIFO, else ``--no-realtime`` (``--jack-no-realtime`` forces it); the audio threads of the
   session and of the player ask for SCHED_FIFO themselves either way (``LiveSession(realtime=True)``);
-* a player process (this script with ``--player``) that loops speech + footsteps from ``foleyvae/assets/samples``,
-  silence and hard-clipped speech into our input port, and replaces one period by NaNs every ``--nan-every`` s;
+* a player process that loops speech + footsteps from ``foleyvae/assets/samples``, silence and hard-clipped speech
+  into our input port, and replaces one period by NaNs every ``--nan-every`` s: ``jack_player.c``, compiled here
+  where a C compiler and the JACK headers are (libjack-jackd2-dev), else this script with ``--player`` (a Python
+  JACK client, which jackd itself sometimes found late; ``--python-player`` forces it);
 * a :class:`~foleyvae.live.audio_io.LiveSession` running the bundled ``--model`` live, by default through an
   :class:`~foleyvae.live.engine_process.EngineProcess` (the model in a child process; ``--engine thread``: in
   this process's worker thread, as before);
@@ -54,6 +56,7 @@ RESULT = Path(__file__).parent / "results" / "soak_live.json"
 SAMPLES = ROOT / "src" / "foleyvae" / "assets" / "samples"
 SR = 44100
 SWAP_SETTLE_S = 2.0
+PLAYER_NAME = "foleyvae-soak-player"
 
 
 def minor_faults() -> int:
@@ -112,7 +115,7 @@ def player_main(nan_every_s: float) -> int:
 
     state = {"pos": 0, "nans": 0, "next_nan": int(nan_every_s * SR), "rt": 0}
     stop = threading.Event()
-    client = jack.Client("foleyvae-soak-player", no_start_server=True)
+    client = jack.Client(PLAYER_NAME, no_start_server=True)
     port = client.outports.register("out")
 
     @client.set_process_callback
@@ -157,6 +160,44 @@ def player_main(nan_every_s: float) -> int:
     return 0
 
 
+def build_c_player(workdir: Path) -> Path | None:
+    """Compile ``jack_player.c`` into ``workdir``; None (with the reason printed) where there is no C compiler or
+    no JACK headers (``apt-get install libjack-jackd2-dev``), and the Python player is used instead."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        print("soak: no C compiler; the player is the Python JACK client", flush=True)
+        return None
+    exe = workdir / "jack_player"
+    r = subprocess.run(
+        [cc, "-O2", "-o", str(exe), str(Path(__file__).with_name("jack_player.c")), "-ljack", "-lpthread", "-lm"],
+        capture_output=True,
+        text=True,
+    )
+    if r.returncode != 0:
+        why = (r.stderr.strip().splitlines() or ["?"])[0]
+        print(f"soak: C player not built ({why}); the player is the Python JACK client", flush=True)
+        return None
+    return exe
+
+
+def start_player(args: argparse.Namespace, env: dict[str, str], workdir: Path) -> tuple[subprocess.Popen[str], str]:
+    """Start the fake microphone (the C player where it builds, unless ``--python-player``) -> (process, kind)."""
+    exe = None if args.python_player else build_c_player(workdir)
+    if exe is not None:
+        loop = workdir / "loop.f32"
+        input_loop().astype("<f4").tofile(loop)
+        from foleyvae.live.audio_io import RT_PRIORITY_CALLBACK
+
+        every = int(args.nan_every * SR) if args.nan_every > 0 else 0
+        cmd = [str(exe), str(loop), str(every), PLAYER_NAME, str(RT_PRIORITY_CALLBACK)]
+        kind = "c"
+    else:
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--player", "--nan-every", str(args.nan_every)]
+        kind = "python"
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return proc, kind
+
+
 # ---------------------------------------------------------------------------------------------- jack server
 def start_jackd(name: str, block: int, env: dict[str, str], log: Any, realtime: bool) -> subprocess.Popen[str]:
     """A private JACK dummy server logging to the open file ``log``; returns once its system ports exist.
@@ -196,6 +237,52 @@ def late_clients(log: str) -> dict[str, int]:
     return counts
 
 
+def driver_xruns(log_path: str | Path) -> int:
+    """How many cycles jackd's own timer woke up late so far (``JackTimedDriver::Process XRun``, the dummy driver):
+    xruns of the server itself, which no client can prevent."""
+    return Path(log_path).read_text(errors="replace").count("JackTimedDriver::Process XRun")
+
+
+def jack_only(args: argparse.Namespace, env: dict[str, str], jack_log: str) -> dict[str, Any]:
+    """The host's floor: jackd, the player and the stall canary only (no Python audio, no model) for the same
+    warm-up + minutes; counts jackd's own late cycles and the xrun lines that name a client."""
+    from foleyvae.live import stall_canary
+
+    workdir = Path(tempfile.mkdtemp(prefix="foleyvae-soak-"))
+    canary = stall_canary.start(env)
+    player: subprocess.Popen[str] | None = None
+    try:
+        player, kind = start_player(args, env, workdir)
+        assert player.stdout is not None
+        if not player.stdout.readline().startswith("READY"):
+            raise SystemExit(f"player did not start: {player.stderr.read() if player.stderr else ''}")
+        t_start = time.monotonic()
+        time.sleep(args.warmup)
+        at_warm = driver_xruns(jack_log)
+        late_warm = late_clients(Path(jack_log).read_text(errors="replace"))
+        time.sleep(60.0 * args.minutes)
+        at_end = driver_xruns(jack_log)
+        late_end = late_clients(Path(jack_log).read_text(errors="replace"))
+    finally:
+        stop_proc(player)
+        stalls = stall_canary.stop(canary)
+        shutil.rmtree(workdir, ignore_errors=True)
+    late_stalls = [(t, ms) for t, ms in stalls if t >= t_start + args.warmup]
+    return {
+        "mode": "jack-only",
+        "minutes": args.minutes,
+        "warmup_s": args.warmup,
+        "block": args.block,
+        "sample_rate": SR,
+        "player": kind,
+        "driver_xruns_after_warmup": at_end - at_warm,
+        "late_client_lines_after_warmup": {k: v - late_warm.get(k, 0) for k, v in late_end.items()},
+        "machine_stalls": {"count": len(late_stalls), "max_ms": max((ms for _, ms in late_stalls), default=0.0)},
+        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count()},
+        "load_avg": os.getloadavg(),
+    }
+
+
 def stop_proc(proc: subprocess.Popen[str] | None) -> None:
     """Terminate, then kill if it does not exit in 5 s."""
     if proc is None or proc.poll() is not None:
@@ -206,6 +293,27 @@ def stop_proc(proc: subprocess.Popen[str] | None) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=5)
+
+
+# ---------------------------------------------------------------------------------------------- models
+def model_source(name: str) -> Any:
+    """What :class:`EngineProcess` loads for ``--model``: the name, or for ``passthrough`` (the zero-cost baseline
+    of ``soak_models.py``) its factory, importable by the child as ``soak_models`` (see :func:`main`)."""
+    if name == "passthrough":
+        from soak_models import passthrough
+
+        return passthrough
+    return name
+
+
+def load(name: str) -> Any:
+    """The model for ``--model`` in this process (``--engine thread``)."""
+    source = model_source(name)
+    if callable(source):
+        return source()
+    from foleyvae.export.loader import load_model
+
+    return load_model(source)
 
 
 # ---------------------------------------------------------------------------------------------- control flood
@@ -248,15 +356,13 @@ class ControlFlood(threading.Thread):
                         c.set_temperature(rng.uniform(0.0, 0.3))
                 self.updates += per_batch
                 if self.swapped_at is None and time.monotonic() >= self.swap_at:
-                    from foleyvae.export.loader import load_model
-
                     t0 = time.perf_counter()
                     self._xruns_at_swap = glitches(self.session)["xruns"]
                     self.faults_at = [(time.monotonic(), minor_faults())]
                     if hasattr(self.engine, "swap"):  # EngineProcess: the new model loads in its own process
-                        self.engine.swap(self.model_name)
+                        self.engine.swap(model_source(self.model_name))
                     else:
-                        self.engine.swap_model(load_model(self.model_name))
+                        self.engine.swap_model(load(self.model_name))
                     self.swap_time_s = time.perf_counter() - t0
                     self.swapped_at = time.monotonic()
                 elif self.swapped_at is not None and not self.released and self.engine.stats.swaps >= 1:
@@ -311,12 +417,11 @@ def glitches(session: Any) -> dict[str, int]:
 
 
 # ---------------------------------------------------------------------------------------------- soak
-def soak(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
+def soak(args: argparse.Namespace, env: dict[str, str], jack_log: str) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(1)
     torch.set_flush_denormal(True)
-    from foleyvae.export.loader import load_model
     from foleyvae.inference.engine import StreamingEngine
     from foleyvae.live import stall_canary
     from foleyvae.live.audio_io import LiveSession
@@ -324,9 +429,9 @@ def soak(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
 
     engine: StreamingEngine | EngineProcess
     if args.engine == "process":  # the model lives in a child process; this one only moves audio and controls
-        engine = EngineProcess(args.model, args.block, realtime=not args.normal_priority)
+        engine = EngineProcess(model_source(args.model), args.block, realtime=not args.normal_priority)
     else:
-        model = load_model(args.model)
+        model = load(args.model)
         engine = StreamingEngine(model, args.block)
         del model  # the engine holds it; after the swap nothing should keep the old model alive
     if engine.sample_rate != SR:
@@ -347,14 +452,10 @@ def soak(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
         raise
     gc_watch = GcWatch()
     gc.callbacks.append(gc_watch)
+    workdir = Path(tempfile.mkdtemp(prefix="foleyvae-soak-"))
+    player_kind = "none"
     try:
-        player = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "--player", "--nan-every", str(args.nan_every)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        player, player_kind = start_player(args, env, workdir)
         assert player.stdout is not None
         line = player.stdout.readline()
         if not line.startswith("READY") or line.strip() == "READY":
@@ -380,6 +481,7 @@ def soak(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
                 if warm is None and now >= t_warm:
                     es = engine.stats
                     warm = {
+                        "driver_xruns": driver_xruns(jack_log),
                         "faults": (time.monotonic(), minor_faults()),
                         "rss_mb": rss[-1][1],
                         "glitches": glitches(session),
@@ -399,6 +501,7 @@ def soak(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
         flood.stop_event.set()
         flood.join(timeout=30)
         end_glitches = glitches(session)
+        end_driver = driver_xruns(jack_log)
         end_faults = (time.monotonic(), minor_faults())
     finally:
         gc.callbacks.remove(gc_watch)
@@ -423,6 +526,7 @@ def soak(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
                         player_rt = ln.split()[3] == "1"
             except subprocess.TimeoutExpired:
                 stop_proc(player)
+        shutil.rmtree(workdir, ignore_errors=True)
     assert warm is not None and flood is not None
     block_ms = 1000.0 * args.block / SR
     e = stats.engine
@@ -444,6 +548,8 @@ def soak(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
         "prefill_blocks": args.prefill,
         "xruns": stats.xruns,
         "xruns_after_warmup": measured_glitches["xruns"],
+        # cycles where jackd itself woke up late (its timer, on this host): the session sees each as a device xrun
+        "jackd_driver_xruns_after_warmup": end_driver - warm["driver_xruns"],
         "glitches_after_warmup": measured_glitches,
         "callbacks": stats.callbacks,
         "blocks": e["blocks"],
@@ -476,6 +582,7 @@ def soak(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
             "engine_process": engine_rt,
             "player": player_rt,
         },
+        "player": player_kind,
         "rss_trace": rss,
         "stats": stats.as_dict(),
         "target": "zero xruns and RSS growth < 5 %",
@@ -537,6 +644,7 @@ def print_table(r: dict[str, Any]) -> None:
         ("block / period", f"{r['block']} samples ({r['block_ms']:.2f} ms) at {r['sample_rate']} Hz"),
         ("soak", f"{r['minutes']:g} min after a {r['warmup_s']:g} s warm-up, model {r['model']!r}"),
         ("xruns (total / after warm-up)", f"{r['xruns']} / {r['xruns_after_warmup']}"),
+        ("  jackd's own timer late (driver xruns)", f"{r['jackd_driver_xruns_after_warmup']}"),
         ("  in the swap window / steady", f"{r['xruns_swap_window']} / {r['xruns_steady']}"),
         ("  steady before / after the swap", f"{r.get('xruns_before_swap')} / {r.get('xruns_after_swap')}"),
         (
@@ -586,7 +694,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=10.0, help="measured soak time after the warm-up")
     ap.add_argument("--block", type=int, default=256, help="engine block = JACK period (samples)")
-    ap.add_argument("--model", default="foley", help="bundled model name or model path")
+    ap.add_argument(
+        "--model", default="foley", help="bundled model name or model path; passthrough: the zero-cost baseline"
+    )
     ap.add_argument("--out", type=Path, default=RESULT)
     ap.add_argument("--warmup", type=float, default=30.0, help="seconds before the start RSS / xrun snapshot")
     ap.add_argument("--rate", type=float, default=2000.0, help="control updates per second")
@@ -612,12 +722,25 @@ def main() -> int:
         help="model in a child process (EngineProcess, default) or in this process's worker thread",
     )
     ap.add_argument("--no-swap", action="store_true", help="no model swap (compare the two halves of the soak)")
+    ap.add_argument(
+        "--python-player", action="store_true", help="the fake microphone is the Python JACK client (default: C)"
+    )
+    ap.add_argument(
+        "--jack-only",
+        action="store_true",
+        help="the host's floor: only jackd, the player and the canary (no session, no model); writes "
+        "results/soak_jack_only.json unless --out",
+    )
     ap.add_argument("--player", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.player:
         return player_main(args.nan_every)
 
     name = f"foleyvae-soak-{os.getpid()}"
+    # soak_models (the passthrough baseline) importable here and in the engine's child under that name
+    here = str(Path(__file__).resolve().parent)
+    sys.path.insert(0, here)
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))
     env = dict(os.environ, JACK_DEFAULT_SERVER=name, JACK_NO_AUDIO_RESERVATION="1", JACK_NO_START_SERVER="1")
     # PortAudio's JACK host reads these when it initialises (at the sounddevice import inside LiveSession.start)
     for k in ("JACK_DEFAULT_SERVER", "JACK_NO_AUDIO_RESERVATION", "JACK_NO_START_SERVER"):
@@ -636,7 +759,7 @@ def main() -> int:
         print(
             f"soak: jackd {mode} dummy {SR} Hz, period {args.block}; {args.warmup:g} s warm-up + {args.minutes:g} min"
         )
-        r = soak(args, env)
+        r = jack_only(args, env, jack_log.name) if args.jack_only else soak(args, env, jack_log.name)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -654,7 +777,16 @@ def main() -> int:
         os.unlink(jack_log.name)
     r["jackd_realtime"] = jack_rt
     r["jackd_late_clients"] = late
-    print_table(r)
+    if args.jack_only:
+        ms = r["machine_stalls"]
+        print(f"jackd alone ({r['player']} player), {args.minutes:g} min after {args.warmup:g} s:")
+        print(f"  jackd's own timer late (driver xruns)   {r['driver_xruns_after_warmup']}")
+        print(f"  xrun lines naming a client               {r['late_client_lines_after_warmup'] or 'none'}")
+        print(f"  machine stalls > 3 ms (count, max ms)    {ms['count']} {ms['max_ms']:.1f}")
+        if args.out == RESULT:
+            args.out = RESULT.with_name("soak_jack_only.json")
+    else:
+        print_table(r)
     from foleyvae.utils.atomic import atomic_write_text
 
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -166,13 +166,21 @@ def test_live_cli_lists_devices_and_records(jack_server: dict[str, str], tmp_pat
     assert r.returncode == 0 and "JACK" in r.stdout, r.stderr
     take, stats = tmp_path / "take.wav", tmp_path / "stats.json"
     args = ["live", "--model", "toy", "--block", str(BLOCK), "--seconds", "1.5", "--record", str(take)]
-    r = cli(*args, "--bias", "0=1.0", "--dry-wet", "0.8", "--stats-json", str(stats))
+    r = cli(*args, "--bias", "0=1.0", "--dry-wet", "0.8", "--towards", "metal", "--stats-json", str(stats))
     assert r.returncode == 0, r.stderr
     assert "READY" in r.stdout and "xruns" in r.stderr
+    assert "LOADS 0" in r.stderr  # engine process (the POSIX default): only the child loads the model
+    final = json.loads(stats.read_text())["controls"]
+    assert final["bias"][0] == 1.0 and final["dry_wet"] == 0.8
+    assert final["towards_amount"] == 0.5 and final["centroid"][0] == 1.5  # the toy's "metal", from the child
     y, sr = sf.read(take)
     assert sr == SR and len(y) >= SR and (tmp_path / "take.dry.wav").exists()
     assert json.loads(stats.read_text())["latency"]["block_size"] == BLOCK
     r = cli(*args)
     assert r.returncode == 1 and "already exists" in r.stderr
+    r = cli("live", "--model", "toy", "--block", str(BLOCK), "--seconds", "0.3", "--towards", "brass")
+    assert r.returncode == 1 and "unknown material 'brass'" in r.stderr and "metal, wood" in r.stderr
+    r = cli("live", "--model", "toy", "--engine", "thread", "--block", str(BLOCK), "--seconds", "0.3")
+    assert r.returncode == 0 and "LOADS 1" in r.stderr, r.stderr
     r = cli("live")
     assert r.returncode == 1 and "--model is required" in r.stderr

@@ -15,7 +15,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from foleyvae.cli.common import check_output
-from foleyvae.cli.transfer import add_control_arguments, controls_from_args
+from foleyvae.cli.transfer import add_control_arguments, apply_control_args, controls_from_args
 from foleyvae.errors import FoleyError
 
 if TYPE_CHECKING:
@@ -85,21 +85,28 @@ def run(args: argparse.Namespace) -> int:
 
     from foleyvae.export import loader
     from foleyvae.inference.engine import StreamingEngine
+    from foleyvae.inference.mixing import centroid_from_table
     from foleyvae.live.engine_process import EngineProcess
 
     torch.set_num_threads(1)  # one engine thread: predictable block times
     torch.set_flush_denormal(True)
-    model = loader.load_model(args.model)  # here too: the controls' --towards needs the model's centroids
-    controls = controls_from_args(model, args)
     engine: StreamingEngine | EngineProcess
     if args.engine == "process":
-        del model  # the child loads its own copy; this process keeps none
+        # only the child loads the model; the controls are set from what it reports (latent size, centroids)
         engine = EngineProcess(
-            functools.partial(loader.load_model, args.model), args.block, controls, realtime=not args.normal_priority
+            functools.partial(loader.load_model, args.model), args.block, realtime=not args.normal_priority
         )
     else:
-        engine = StreamingEngine(model, args.block, controls)
+        model = loader.load_model(args.model)
+        engine = StreamingEngine(model, args.block, controls_from_args(model, args))
     try:
+        if isinstance(engine, EngineProcess):
+            info = engine.info
+            apply_control_args(
+                engine.controls,
+                args,
+                lambda label: centroid_from_table(info["centroids"], engine.controls.latent_size, info["name"], label),
+            )
         return _run_session(args, engine)
     finally:
         if isinstance(engine, EngineProcess):
@@ -140,7 +147,8 @@ def _run_session(args: argparse.Namespace, engine: StreamingEngine | EngineProce
         pass
     finally:
         stats = session.stop()
-    report = {"stats": stats.as_dict(), "latency": session.latency()}
+    controls = {**engine.controls.as_dict(), "centroid": engine.controls.centroid.tolist()}  # what was played
+    report = {"stats": stats.as_dict(), "latency": session.latency(), "controls": controls}
     print(
         f"{stats.engine.get('blocks', 0)} blocks, xruns {stats.xruns}, NaN blocks {stats.engine.get('nan_blocks', 0)}, "
         f"max block {stats.engine.get('max_process_ms', 0.0):.2f} ms",

@@ -9,6 +9,7 @@ folder, OUT is a folder that mirrors the inputs' layout.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,8 @@ from foleyvae.cli.common import add_force, check_output, parse_index_values, pro
 from foleyvae.errors import FoleyError
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from foleyvae.inference.controls import Controls
     from foleyvae.inference.protocol import StreamModel
 
@@ -41,14 +44,19 @@ def controls_from_args(model: StreamModel, args: argparse.Namespace) -> Controls
     from foleyvae.inference.controls import Controls
     from foleyvae.inference.mixing import centroid_for
 
-    c = Controls(int(model.latent_size))
+    return apply_control_args(Controls(int(model.latent_size)), args, lambda label: centroid_for(model, label))
+
+
+def apply_control_args(c: Controls, args: argparse.Namespace, centroid: Callable[[str], np.ndarray]) -> Controls:
+    """Set ``c`` from the shared control arguments; ``centroid(label)`` -> ``[k]`` resolves ``--towards``. Returns
+    ``c``. For callers that hold the model's centroid table but not the model (the live engine process)."""
     c.set_biases(parse_index_values(args.bias, "bias"))
     c.set_scales(parse_index_values(args.scale, "scale"))
     c.set_temperature(args.temperature)
     c.set_dry_wet(args.dry_wet)
     c.set_input_gain_db(args.gain_db)
     if args.towards:
-        c.towards(centroid_for(model, args.towards), args.amount)
+        c.towards(centroid(args.towards), args.amount)
     c.set_limiter(not args.no_limiter)
     return c
 

@@ -18,7 +18,8 @@ All latents are the model's PCA-ordered latent (the StreamModel interface), so a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -138,15 +139,21 @@ def morph(model: StreamModel, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def centroid_for(model: StreamModel, label: str) -> np.ndarray:
     """``metadata["centroids"][label]`` as ``[k]`` (zero-padded); unknown label -> error listing the labels."""
     cents = (model.metadata or {}).get("centroids") or {}
+    return centroid_from_table(cents, int(model.latent_size), str(model.name), label)
+
+
+def centroid_from_table(cents: Mapping[str, Any], latent_size: int, model_name: str, label: str) -> np.ndarray:
+    """:func:`centroid_for` from a model's centroid table (``{label: [dims]}``) when only that table is at hand (the
+    live engine's child reports it; the audio process never loads the model) -> ``[latent_size]``."""
     if label not in cents:
         known = ", ".join(sorted(cents)) or "(none: this model has no material centroids)"
-        raise MixError(f"unknown material {label!r}; model {model.name!r} knows: {known}")
-    return _pad_centroid(model, cents[label])
+        raise MixError(f"unknown material {label!r}; model {model_name!r} knows: {known}")
+    return _pad_centroid(latent_size, cents[label])
 
 
-def _pad_centroid(model: StreamModel, centroid: Sequence[float] | np.ndarray) -> np.ndarray:
+def _pad_centroid(latent_size: int, centroid: Sequence[float] | np.ndarray) -> np.ndarray:
     c = np.asarray(centroid, dtype=np.float32).reshape(-1)
-    k = int(model.latent_size)
+    k = int(latent_size)
     if c.size > k:  # centroids may be stored for the full latent; the model plays the first k PCA dims
         c = c[:k]
     out = np.zeros(k, np.float32)
@@ -166,6 +173,6 @@ def towards(
     if not 0.0 <= float(amount) <= 1.0:
         raise MixError(f"amount must be in [0, 1], got {amount}")
     a = _check(model, a, "a")
-    c = centroid_for(model, centroid) if isinstance(centroid, str) else _pad_centroid(model, centroid)
+    c = centroid_for(model, centroid) if isinstance(centroid, str) else _pad_centroid(int(model.latent_size), centroid)
     za = encode_sound(model, a)
     return decode_latent(model, (1.0 - amount) * za + amount * c[:, None], a.shape[1])

@@ -151,6 +151,7 @@ def child_main() -> None:
             "latent_size": k,
             "fifo_samples": lat.fifo_samples,
             "model_delay_samples": lat.model_delay_samples,
+            "centroids": _centroid_table(model),
             "pid": os.getpid(),
         }
         del model
@@ -179,6 +180,21 @@ def child_main() -> None:
             os.write(done_fd, b"\x00")
     except BaseException as e:  # the parent sees the closed done pipe and reads this line
         say("error", f"{type(e).__name__}: {first_line(e)}")
+
+
+def _centroid_table(model: Any) -> dict[str, list[float]]:
+    """The model's material centroids (``metadata["centroids"]``) as JSON-able lists, for the audio process's
+    ``--towards`` (which then never needs the model itself); entries that are not numeric vectors are dropped."""
+    table = (getattr(model, "metadata", None) or {}).get("centroids") or {}
+    out: dict[str, list[float]] = {}
+    if not isinstance(table, dict):
+        return out
+    for label, vec in table.items():
+        try:
+            out[str(label)] = [float(v) for v in np.asarray(vec, dtype=np.float64).reshape(-1)]
+        except (TypeError, ValueError):
+            continue
+    return out
 
 
 def _sum_stats(a: EngineStats, b: EngineStats) -> EngineStats:
@@ -394,7 +410,7 @@ class EngineProcess:
     # ------------------------------------------------------------------------------------------ properties
     @property
     def info(self) -> dict[str, Any]:
-        """The current child's model name, rate, channels, latent size, latency parts and real-time flag."""
+        """The current child's model: name, rate, channels, latent size, latency parts, centroids, real-time flag."""
         return dict(self._child.info)
 
     def latency(self) -> Latency:
