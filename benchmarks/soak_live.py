@@ -359,7 +359,9 @@ class ControlFlood(threading.Thread):
                     t0 = time.perf_counter()
                     self._xruns_at_swap = glitches(self.session)["xruns"]
                     self.faults_at = [(time.monotonic(), minor_faults())]
-                    if hasattr(self.engine, "swap"):  # EngineProcess: the new model loads in its own process
+                    from foleyvae.live.engine_process import EngineProcess
+
+                    if isinstance(self.engine, EngineProcess):  # the new model loads in its own process
                         self.engine.swap(model_source(self.model_name))
                     else:
                         self.engine.swap_model(load(self.model_name))
@@ -555,6 +557,8 @@ def soak(args: argparse.Namespace, env: dict[str, str], jack_log: str) -> dict[s
         "blocks": e["blocks"],
         "blocks_expected": int((args.warmup + measured) * SR / args.block),
         "nan_blocks_counted": e["nan_blocks"],
+        # blocks that came after an underrun, dropped so the monitor latency stays at the prefill
+        "late_blocks_dropped": stats.late_blocks_dropped,
         "nan_periods_sent": nans_sent,
         "control_updates": flood.updates,
         "control_rate_per_s": flood.updates / (args.warmup + measured),
@@ -653,6 +657,7 @@ def print_table(r: dict[str, Any]) -> None:
         ),
         ("blocks processed", f"{r['blocks']} (expected ~{r['blocks_expected']})"),
         ("NaN blocks counted / sent", f"{r['nan_blocks_counted']} / {r['nan_periods_sent']}"),
+        ("late blocks dropped (latency held)", f"{r['late_blocks_dropped']}"),
         ("control updates", f"{r['control_updates']} ({r['control_rate_per_s']:.0f}/s)"),
         ("model swaps", f"{r['model_swaps']} (load + swap {r['swap_load_s'] or 0:.2f} s)"),
         ("process ms max / mean", f"{r['max_process_ms']:.2f} / {r['mean_process_ms']:.3f}"),

@@ -26,6 +26,52 @@ def test_block_ring_counts_over_and_underruns() -> None:
     assert r.push(np.arange(4, dtype=np.float32)[:, None].T) and r.pop(out) and out[0, 3] == 3.0
 
 
+def test_monitor_latency_recovers_after_an_underrun() -> None:
+    """The device callback, driven by hand with a worker that stalls for three periods: the period that found no
+    block plays silence, the late blocks play on a period late until the session has been calm for
+    ``latency_recover_s`` (two periods here), then one block is spliced out (a crossfade over one period) and the
+    output is again the input of ``prefill`` periods before (else every later block would lag one more period)."""
+    from foleyvae.inference.engine import StreamingEngine
+    from foleyvae.live.audio_io import LiveSession
+    from tests.inference.toy import ToyStream
+
+    n, prefill, sr = 256, 2, 44100
+    session = LiveSession(
+        StreamingEngine(ToyStream(sample_rate=sr), n), prefill_blocks=prefill, latency_recover_s=2 * n / sr
+    )
+    block = np.zeros((1, n), np.float32)
+    heard: list[np.ndarray] = []  # per callback: what it played (a block holds its input's marker)
+
+    def callback(i: int) -> None:
+        indata = np.full((n, 1), float(i), np.float32)  # [frames, C], as PortAudio passes it
+        outdata = np.empty((n, 1), np.float32)
+        session._callback(indata, outdata, n, None, None)
+        heard.append(outdata[:, 0].copy())
+
+    def worker() -> None:  # the engine is left out: the marker goes straight through
+        while session.in_ring.pop(block):
+            session.out_ring.push(block)
+
+    for i in range(1, 7):
+        callback(i)
+        worker()
+    for i in range(7, 10):  # the worker stalls: two queued blocks play, the third period finds none
+        callback(i)
+    worker()
+    for i in range(10, 16):
+        callback(i)
+        worker()
+    first = [float(h[0]) for h in heard]
+    assert first[:6] == [0.0, 0.0, 1.0, 2.0, 3.0, 4.0]  # the prefill's silence, then two periods late
+    assert first[6:9] == [5.0, 6.0, 0.0]  # the stall: the queue drains, then one period of silence
+    assert first[9:11] == [7.0, 8.0]  # the late blocks play on, three periods late, until calm
+    splice = heard[11]  # block 9 crossfades into block 10 over the period
+    np.testing.assert_allclose(splice, 9.0 + (np.arange(n) + 1.0) / n, rtol=0, atol=1e-5)
+    assert first[12:] == [11.0, 12.0, 13.0]  # two periods late again
+    assert session.out_ring.underruns == 1 and session.stats.late_blocks_dropped == 1
+    assert session.in_ring.overruns == 0
+
+
 def test_interactive_commands() -> None:
     c = Controls(4)
     assert apply_command(c, "b0=1.5") == "b0 = 1.5" and c.bias[0] == 1.5

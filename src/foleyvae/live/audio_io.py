@@ -13,8 +13,11 @@ The callback only copies one block into ``in_ring``, one block out of ``out_ring
 counts: callback status flags (PortAudio's input overflow / output underflow), ring overruns (a ring full when
 pushing) and underruns (``out_ring`` empty when the device wants a block). ``out_ring`` starts with
 ``prefill_blocks`` blocks of silence: the worker's margin, which adds ``prefill_blocks * block`` to the
-round-trip latency. The recorded take is delay-compensated (the engine's ``latency_samples`` are dropped, and
-zeros are pushed through the engine at the end to flush its tail), so ``take[t]`` lines up with ``dry[t]``.
+round-trip latency. After an underrun (the period played silence) the late blocks play on, a period later; after
+``latency_recover_s`` without another, the callback splices one block out per period (a one-period crossfade
+into the next block) until the latency is back at the prefill; else it would grow a block per underrun. The
+recorded take is delay-compensated (the engine's ``latency_samples`` are dropped, and zeros are pushed through
+the engine at the end to flush its tail), so ``take[t]`` lines up with ``dry[t]``.
 """
 
 from __future__ import annotations
@@ -157,6 +160,7 @@ class LiveStats:
     out_underruns: int = 0
     out_overruns: int = 0
     record_overruns: int = 0
+    late_blocks_dropped: int = 0  # output blocks spliced out after underruns, to bring the latency back
     first_status_callback: int = -1  # callback index of the first/last flagged status (diagnostics)
     last_status_callback: int = -1
     realtime_callback: bool = False  # SCHED_FIFO granted to the device callback / engine worker thread
@@ -227,6 +231,9 @@ class LiveSession:
         record: path of the take (.wav/.flac); the dry input goes beside it as ``<stem>.dry<suffix>``.
         prefill_blocks: silent blocks queued before the first output (the worker's margin).
         ring_blocks: slots of the input/output rings; the recording ring holds about 4 s.
+        latency_recover_s: after a dropout the late blocks play on (the margin they add absorbs the next hiccups
+            of a bad spell); once this long passes without one, the callback splices out the extra blocks, one
+            per period, until the monitor latency is back at the prefill.
         warmup_blocks: engine calls before the stream opens (first calls allocate and pick kernels).
         jit_optimize: keep TorchScript's graph optimiser on while live (off: no compile stalls on first calls).
         gc_freeze: freeze the garbage collector's view of the objects alive at start (no 35-70 ms full collections).
@@ -242,6 +249,7 @@ class LiveSession:
         record: str | Path | None = None,
         prefill_blocks: int = 2,
         ring_blocks: int = 16,
+        latency_recover_s: float = 2.0,
         warmup_blocks: int = 16,
         jit_optimize: bool = False,
         gc_freeze: bool = True,
@@ -272,6 +280,10 @@ class LiveSession:
         self._block = np.zeros((c, n), np.float32)
         self._rec = np.zeros((2 * c, n), np.float32)
         self._cb_out = np.zeros((c, n), np.float32)
+        self._cb_next = np.zeros((c, n), np.float32)
+        self._splice_ramp = ((np.arange(n, dtype=np.float32) + 1.0) / n)[None, :]  # [1, n]: 1/n .. 1
+        self._recover_blocks = max(0, round(float(latency_recover_s) * engine.sample_rate / n))
+        self._last_underrun = -(1 << 62)  # callback index of the last period that found no block
         self._wake = threading.Event()
         self._rec_wake = threading.Event()
         self._stop = threading.Event()
@@ -320,13 +332,27 @@ class LiveSession:
             st.status_priming += int(bool(status.priming_output))
         if frames != self.engine.block_size:  # PortAudio honours blocksize; guard anyway, never raise here
             outdata.fill(0.0)
-            st.in_overruns += 1
+            self.in_ring.overruns += 1  # a dropped input block (stop() copies the rings' counts into stats)
             return
+        # Until this callback's input is pushed the worker has answered at most the earlier callbacks, so the ring
+        # holds more than prefill blocks only after an underrun: that period played silence and the late block
+        # still waits. Left alone, it and every later block would sound a period later for the rest of the
+        # session (one more per underrun, up to the ring's size); once calm, one block is spliced out per period.
+        extra = len(self.out_ring) - self.prefill_blocks
+        calm = st.callbacks - self._last_underrun > self._recover_blocks
         self.in_ring.push(indata.T)
-        if self.out_ring.pop(self._cb_out):
-            np.copyto(outdata, self._cb_out.T)
+        a, b = self._cb_out, self._cb_next
+        if extra > 0 and calm and len(self.out_ring) >= 2 and self.out_ring.pop(a) and self.out_ring.pop(b):
+            np.subtract(b, a, out=b)  # crossfade from the late block a into the next one b over the period
+            np.multiply(b, self._splice_ramp, out=b)
+            np.add(a, b, out=a)
+            np.copyto(outdata, a.T)
+            st.late_blocks_dropped += 1
+        elif self.out_ring.pop(a):
+            np.copyto(outdata, a.T)
         else:
             outdata.fill(0.0)
+            self._last_underrun = st.callbacks
         self._wake.set()
 
     def _worker(self) -> None:
