@@ -444,6 +444,7 @@ def soak(args: argparse.Namespace, env: dict[str, str], jack_log: str) -> dict[s
     player: subprocess.Popen[str] | None = None
     flood: ControlFlood | None = None
     rss: list[tuple[float, float, int]] = []  # (s since start, RSS MiB, xruns so far) each second
+    queued: list[int] = []  # output ring level each second (prefill: the monitor latency is where it started)
     measured = 60.0 * args.minutes
     result: dict[str, Any] = {}
     canary = stall_canary.start(env)
@@ -479,6 +480,7 @@ def soak(args: argparse.Namespace, env: dict[str, str], jack_log: str) -> dict[s
                 raise flood.error
             if now >= next_sample:
                 rss.append((round(now - t_start, 2), session_rss_mb(engine), glitches(session)["xruns"]))
+                queued.append(len(session.out_ring))  # blocks between the engine and the output: the monitor margin
                 next_sample += 1.0
                 if warm is None and now >= t_warm:
                     es = engine.stats
@@ -559,6 +561,8 @@ def soak(args: argparse.Namespace, env: dict[str, str], jack_log: str) -> dict[s
         "nan_blocks_counted": e["nan_blocks"],
         # blocks that came after an underrun, dropped so the monitor latency stays at the prefill
         "late_blocks_dropped": stats.late_blocks_dropped,
+        # sampled once a second: blocks queued for the output beyond the prefill (monitor latency added by dropouts)
+        "extra_latency_blocks": {"max": max(queued) - args.prefill, "end": queued[-1] - args.prefill},
         "nan_periods_sent": nans_sent,
         "control_updates": flood.updates,
         "control_rate_per_s": flood.updates / (args.warmup + measured),
@@ -657,7 +661,11 @@ def print_table(r: dict[str, Any]) -> None:
         ),
         ("blocks processed", f"{r['blocks']} (expected ~{r['blocks_expected']})"),
         ("NaN blocks counted / sent", f"{r['nan_blocks_counted']} / {r['nan_periods_sent']}"),
-        ("late blocks dropped (latency held)", f"{r['late_blocks_dropped']}"),
+        ("late blocks spliced out (latency back)", f"{r['late_blocks_dropped']}"),
+        (
+            "extra monitor latency, blocks (max / end)",
+            f"{r['extra_latency_blocks']['max']} / {r['extra_latency_blocks']['end']} (sampled each second)",
+        ),
         ("control updates", f"{r['control_updates']} ({r['control_rate_per_s']:.0f}/s)"),
         ("model swaps", f"{r['model_swaps']} (load + swap {r['swap_load_s'] or 0:.2f} s)"),
         ("process ms max / mean", f"{r['max_process_ms']:.2f} / {r['mean_process_ms']:.3f}"),
