@@ -4,10 +4,12 @@ Path: fake microphone -> AudioWorklet (blocks of N frames) -> main thread -> Web
 WebSocket -> main thread -> AudioWorklet ring buffer -> output. The worklet stamps each block with the audio
 context clock when it is sent and again when its processed block is back in the worklet (``rtt``: the network
 and processing part; it includes two postMessage hops and is quantised to the 128-frame render quantum, 2.9 ms
-at 44.1 kHz). The mic-to-speaker total adds the input buffering (one block), the safety buffer the worklet keeps
-before playing (``prefill`` blocks, 1 by default) and the model's algorithmic delay:
+at 44.1 kHz). The mic-to-speaker total adds the input buffering (one block), the wait in the worklet's output
+queue (measured: the frames queued ahead of each block when it comes back; the safety buffer, ``prefill`` blocks
+of 1 by default, sets where it starts, and the worklet splices out what stalls leave there) and the model's
+algorithmic delay:
 
-    total = block + prefill * block + rtt + model delay     (device I/O buffers of the OS come on top)
+    total = block + rtt + queue + model delay     (device I/O buffers of the OS come on top)
 
 Model: the bundled ``foley`` model when installed, else the untrained demo (same shapes as the tiny preset:
 random weights, hop 16; its processing time is not that of a real model). One thread, flush-denormal.
@@ -90,15 +92,20 @@ def main(argv: list[str] | None = None) -> int:
             page.wait_for_function("window.studio && window.studio.model")
             for bs in args.blocks:
                 page.select_option("#block-size", str(bs))
-                page.evaluate("window.studio.running = null")
+                # a new worklet per block size: its counters start at 0 (studio.* hold the last node's until its
+                # first report)
+                page.evaluate("window.studio.running = null; window.studio.underruns = 0; window.studio.spliced = 0")
                 page.click("#mic")
                 page.wait_for_function("window.studio.running === 'mic' && window.studio.connected", timeout=20000)
                 page.wait_for_function("window.studio.blocksBack > 0 && window.studio.rtts.length > 0", timeout=20000)
                 time.sleep(0.5)  # settle (first blocks include worklet/model warm-up)
-                page.evaluate("window.studio.rtts.length = 0; window.studio.outRms.length = 0")
-                u0 = page.evaluate("window.studio.underruns")
+                page.evaluate("window.studio.rtts.length = 0; window.studio.queued.length = 0")
+                page.evaluate("window.studio.outRms.length = 0")
+                u0, s0 = page.evaluate("[window.studio.underruns, window.studio.spliced]")
                 time.sleep(args.seconds)
                 rtts = page.evaluate("window.studio.rtts.slice()")
+                queue_ms = [1000.0 * f / sr for f in page.evaluate("window.studio.queued.slice()")]
+                spliced = page.evaluate("window.studio.spliced") - s0
                 proc = page.evaluate("window.studio.outRms.length")
                 stats = page.evaluate("window.studio.stats")
                 under = page.evaluate("window.studio.underruns") - u0
@@ -118,8 +125,13 @@ def main(argv: list[str] | None = None) -> int:
                     "server_proc_ms_max": stats.get("proc_ms_max") if stats else None,
                     "model_delay_ms": round(model_ms, 2),
                     "prefill_blocks": prefill,
-                    "total_median_ms": round(block_ms * (1 + prefill) + med + model_ms, 2),
+                    "queue_median_ms": round(statistics.median(queue_ms), 2) if queue_ms else float("nan"),
+                    "queue_max_ms": round(max(queue_ms), 2) if queue_ms else float("nan"),
+                    "total_median_ms": round(
+                        block_ms + med + (statistics.median(queue_ms) if queue_ms else float("nan")) + model_ms, 2
+                    ),
                     "underruns": int(under),
+                    "spliced_frames": int(spliced),
                     "stats_messages": proc,
                 }
                 rows.append(row)
@@ -128,21 +140,23 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"\nBrowser microphone round trip (headless Chromium, {model_desc}, {sr} Hz, 1 torch thread)")
     head = (
-        f"{'block':>6} {'block ms':>9} {'rtt med':>8} {'rtt p95':>8} {'rtt max':>8} {'total med':>10} {'underruns':>9}"
+        f"{'block':>6} {'block ms':>9} {'rtt med':>8} {'rtt p95':>8} {'rtt max':>8} {'queue med':>9} {'queue max':>9} "
+        f"{'total med':>10} {'underruns':>9} {'spliced':>8}"
     )
     print(head)
     print("-" * len(head))
     for r in rows:
         print(
             f"{r['block_size']:>6} {r['block_ms']:>9.1f} {r['rtt_median_ms']:>8.1f} {r['rtt_p95_ms']:>8.1f} "
-            f"{r['rtt_max_ms']:>8.1f} {r['total_median_ms']:>10.1f} {r['underruns']:>9}"
+            f"{r['rtt_max_ms']:>8.1f} {r['queue_median_ms']:>9.1f} {r['queue_max_ms']:>9.1f} "
+            f"{r['total_median_ms']:>10.1f} {r['underruns']:>9} {r['spliced_frames']:>8}"
         )
     result = {
         "benchmark": "browser_latency",
         "model": model_desc,
         "sample_rate": sr,
         "seconds_per_block_size": args.seconds,
-        "formula": "total = block * (1 + prefill) + rtt + model delay (before OS device buffers)",
+        "formula": "total = block + rtt + measured output queue + model delay (before OS device buffers)",
         "machine": {"platform": platform.platform(), "python": platform.python_version()},
         "rows": rows,
     }

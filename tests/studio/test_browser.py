@@ -156,6 +156,62 @@ def test_fake_microphone_streams_non_silent_audio(page: Any) -> None:
     assert max(out) > 1e-3 and page.evaluate("window.studio.meters.out") > 1e-4
 
 
+# Drives the studio's AudioWorklet processor by hand in a blank page (no audio device, deterministic): blocks come
+# back from the "server" once per block period, except for a stall after which the late ones arrive at once. Each
+# sample's value is 1000 + the index of its input frame, so an output sample's latency is exact in frames.
+WORKLET_HARNESS = """(src) => {
+  let Proc = null;
+  globalThis.sampleRate = 44100;
+  globalThis.currentTime = 0;
+  globalThis.AudioWorkletProcessor = class { constructor() { this.port = { postMessage() {} }; } };
+  globalThis.registerProcessor = (name, cls) => { Proc = cls; };
+  (0, eval)(src);
+  const bs = 512, q = 128, per = bs / q;
+  const w = new Proc({ processorOptions: { channels: 1, blockSize: bs, prefill: bs } });
+  w.onMessage({ type: "active", on: true });
+  const inputs = [[new Float32Array(q)]];
+  let sent = 0;  // blocks the server has sent back so far
+  const block = (k) => Float32Array.from({ length: bs }, (_, i) => 1000 + k * bs + i);
+  const lat = [], outs = [];
+  const stallFrom = 400, stallTo = 440;  // quanta with no block back (40 quanta: 116 ms, 10 blocks)
+  for (let j = 0; j < 2400; j++) {  // 2400 quanta = 7 s
+    const due = Math.floor(j / per) + 1;  // blocks the server has answered by now
+    if (j < stallFrom || j >= stallTo) while (sent < due) w.onMessage({ type: "out", seq: -1, data: block(sent++) });
+    const out = [new Float32Array(q)];
+    w.process(inputs, [out]);
+    outs.push(Array.from(out[0]));
+    lat.push(out[0][0] === 0 ? null : j * q - (out[0][0] - 1000));
+  }
+  return { lat, outs, underruns: w.underruns, spliced: w.spliced, per, q, bs };
+}"""
+
+
+def test_worklet_brings_the_latency_back_after_a_stall(page: Any) -> None:
+    src = (Path(__file__).resolve().parents[2] / "src/foleyvae/studio/static/worklet.js").read_text()
+    blank = page.context.new_page()
+    try:
+        r = blank.evaluate(WORKLET_HARNESS, src)
+    finally:
+        blank.close()
+    lat, q = r["lat"], r["q"]
+    before = {v for v in lat[100:400] if v is not None}
+    assert len(before) == 1, before  # a steady stream: one latency
+    (l0,) = before
+    assert None in lat[400:445] and r["underruns"] >= 1  # the stall is heard as a dropout
+    late = [v for v in lat[450:600] if v is not None]
+    assert min(late) > l0 + 4 * q  # the late blocks queued up: the output is behind
+    assert r["spliced"] >= 4 * q
+    assert {v for v in lat[-400:]} == {l0}, "the latency did not come back"
+    # each spliced quantum crossfades from the late audio into audio one quantum on: values move forward, smoothly
+    spliced_at = [
+        j for j in range(450, len(lat) - 1) if lat[j] is not None and lat[j + 1] is not None and lat[j + 1] < lat[j]
+    ]
+    assert spliced_at
+    for j in spliced_at:
+        out = np.asarray(r["outs"][j])
+        assert np.all(np.diff(out) > 0) and np.all(np.diff(out) < 3.0), out[:8]
+
+
 def test_record_and_download_a_take(page: Any, server: tuple[str, Any], tmp_path: Path) -> None:
     if page.evaluate("window.studio.running") != "mic":
         page.click("#mic")

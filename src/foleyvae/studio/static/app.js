@@ -14,7 +14,9 @@ const studio = {
   meters: { in: 0, out: 0 },
   outRms: [], // [{t, rms}] from the server's stats
   rtts: [], // round trips measured in the worklet (ms)
+  queued: [], // the worklet's output queue (frames) as each block came back: the wait before it plays
   underruns: 0,
+  spliced: 0, // frames the worklet spliced out to bring the latency back after stalls
   blocksBack: 0,
   errors: [],
   controls: null,
@@ -334,9 +336,14 @@ function onWorklet(m) {
     new Float32Array(buf, HEADER).set(m.data);
     ws.send(buf);
   } else if (m.type === "rtt") {
-    for (const it of m.items) studio.rtts.push(it.rtt);
+    for (const it of m.items) {
+      studio.rtts.push(it.rtt);
+      studio.queued.push(it.queued); // output frames queued ahead of the block when it came back
+    }
     if (studio.rtts.length > 2000) studio.rtts.splice(0, studio.rtts.length - 2000);
+    if (studio.queued.length > 2000) studio.queued.splice(0, studio.queued.length - 2000);
     studio.underruns = m.underruns;
+    studio.spliced = m.spliced;
     updateLatency();
   }
 }
@@ -371,9 +378,11 @@ function updateLatency() {
   if (!ctx) return;
   const bsMs = (1000 * blockSize()) / ctx.sampleRate;
   const rtt = median(studio.rtts.slice(-64));
-  const total = bsMs * (1 + +$("prefill").value) + rtt + (studio.latencyMs || 0);
-  $("latency").textContent = `latency ~${total.toFixed(0)} ms (block ${bsMs.toFixed(1)} + net ${rtt.toFixed(1)} + model ${(studio.latencyMs || 0).toFixed(1)})`;
-  $("latency").title = `underruns: ${studio.underruns}`;
+  // measured, not assumed: the wait in the output queue is what the safety buffer, and any stall, left there
+  const queueMs = (1000 * median(studio.queued.slice(-64))) / ctx.sampleRate;
+  const total = bsMs + rtt + queueMs + (studio.latencyMs || 0);
+  $("latency").textContent = `latency ~${total.toFixed(0)} ms (block ${bsMs.toFixed(1)} + net ${rtt.toFixed(1)} + queue ${queueMs.toFixed(1)} + model ${(studio.latencyMs || 0).toFixed(1)})`;
+  $("latency").title = `underruns: ${studio.underruns}; spliced out after stalls: ${studio.spliced} frames`;
 }
 
 function setStatus(s) {

@@ -6,6 +6,13 @@
 // go into a ring buffer; playback starts once `prefill` frames are queued, and an underrun plays silence (and
 // is counted) instead of glitching on stale data. The round trip per block (sent -> back in this thread) is
 // measured here with the context clock, so main-thread jank is included like in real use.
+//
+// Latency recovery: after a stall (main thread, network, server) the late blocks come back in a burst and would
+// all queue up, so the output would stay that much later for the rest of the session (up to the ring's size,
+// hundreds of ms). Once RECOVER_S pass without an underrun, the lowest queue level seen in that time, less the
+// level a healthy stream dips to (prefill - blockSize), is surplus: it is spliced out one render quantum at a
+// time, each a crossfade from the late audio into the audio one quantum further on.
+const RECOVER_S = 2.0;
 
 class FoleyStream extends AudioWorkletProcessor {
   constructor(options) {
@@ -28,6 +35,10 @@ class FoleyStream extends AudioWorkletProcessor {
     this.queued = 0;
     this.playing = false;
     this.underruns = 0;
+    this.spliced = 0; // frames spliced out to bring the latency back
+    this.spliceLeft = 0; // frames still to splice out
+    this.calmFrames = 0; // frames played since the last underrun (or since the window restarted)
+    this.minQueued = Infinity; // lowest queue level in the current calm window
     this.sentAt = new Map();
     this.rtts = [];
     this.port.onmessage = (e) => this.onMessage(e.data);
@@ -45,7 +56,7 @@ class FoleyStream extends AudioWorkletProcessor {
         // back in the worklet: the round trip of this block, context clock, ms
         this.rtts.push({ seq: m.seq, rtt: (currentTime - sent) * 1000, queued: this.queued });
         if (this.rtts.length >= 16) {
-          this.port.postMessage({ type: "rtt", items: this.rtts, underruns: this.underruns });
+          this.port.postMessage({ type: "rtt", items: this.rtts, underruns: this.underruns, spliced: this.spliced });
           this.rtts = [];
         }
       }
@@ -57,12 +68,30 @@ class FoleyStream extends AudioWorkletProcessor {
         this.queued = 0;
         this.playing = false;
         this.sentAt.clear();
+        this.restartWindow();
       }
     } else if (m.type === "record") {
       this.recording = m.on;
     } else if (m.type === "prefill") {
       this.prefill = m.frames;
     }
+  }
+
+  restartWindow() {
+    this.calmFrames = 0;
+    this.minQueued = Infinity;
+    this.spliceLeft = 0;
+  }
+
+  // once calm for RECOVER_S: how many frames of the queue the stream has not needed (whole quanta)
+  checkSurplus(frames) {
+    if (!this.playing) return;
+    this.calmFrames += frames;
+    if (this.queued < this.minQueued) this.minQueued = this.queued;
+    if (this.calmFrames < RECOVER_S * sampleRate) return;
+    const surplus = this.minQueued - Math.max(0, this.prefill - this.blockSize);
+    this.restartWindow();
+    if (surplus >= frames) this.spliceLeft = surplus - (surplus % frames);
   }
 
   push(data) {
@@ -109,6 +138,23 @@ class FoleyStream extends AudioWorkletProcessor {
     }
     // ring -> output
     if (!this.playing && this.queued >= Math.max(1, this.prefill)) this.playing = true;
+    if (this.playing && this.spliceLeft >= frames && this.queued >= 2 * frames) {
+      // splice one quantum out: crossfade from the next `frames` queued into the `frames` after them
+      for (let i = 0; i < frames; i++) {
+        const r = (i + 1) / frames;
+        const a = (this.readPos + i) % this.cap;
+        const b = (this.readPos + frames + i) % this.cap;
+        for (let c = 0; c < output.length; c++) {
+          const ch = this.ring[Math.min(c, this.channels - 1)];
+          output[c][i] = ch[a] + r * (ch[b] - ch[a]);
+        }
+      }
+      this.readPos = (this.readPos + 2 * frames) % this.cap;
+      this.queued -= 2 * frames;
+      this.spliceLeft -= frames;
+      this.spliced += frames;
+      return true;
+    }
     for (let i = 0; i < frames; i++) {
       if (this.playing && this.queued > 0) {
         for (let c = 0; c < output.length; c++) output[c][i] = this.ring[Math.min(c, this.channels - 1)][this.readPos];
@@ -119,9 +165,11 @@ class FoleyStream extends AudioWorkletProcessor {
         if (this.playing && this.active) {
           this.underruns++;
           this.playing = false; // rebuffer to the prefill level
+          this.restartWindow();
         }
       }
     }
+    this.checkSurplus(frames);
     return true;
   }
 }
