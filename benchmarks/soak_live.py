@@ -237,10 +237,15 @@ def late_clients(log: str) -> dict[str, int]:
     return counts
 
 
-def driver_xruns(log_path: str | Path) -> int:
-    """How many cycles jackd's own timer woke up late so far (``JackTimedDriver::Process XRun``, the dummy driver):
-    xruns of the server itself, which no client can prevent."""
-    return Path(log_path).read_text(errors="replace").count("JackTimedDriver::Process XRun")
+def read_log(log_path: str | Path) -> str:
+    """jackd's log so far (it writes the file while it runs)."""
+    return Path(log_path).read_text(errors="replace")
+
+
+def driver_xruns(log: str) -> int:
+    """How many cycles jackd's own timer woke up late in ``log`` (``JackTimedDriver::Process XRun``, the dummy
+    driver): xruns of the server itself, which no client can prevent."""
+    return log.count("JackTimedDriver::Process XRun")
 
 
 def jack_only(args: argparse.Namespace, env: dict[str, str], jack_log: str) -> dict[str, Any]:
@@ -258,11 +263,11 @@ def jack_only(args: argparse.Namespace, env: dict[str, str], jack_log: str) -> d
             raise SystemExit(f"player did not start: {player.stderr.read() if player.stderr else ''}")
         t_start = time.monotonic()
         time.sleep(args.warmup)
-        at_warm = driver_xruns(jack_log)
-        late_warm = late_clients(Path(jack_log).read_text(errors="replace"))
+        log = read_log(jack_log)
+        at_warm, late_warm = driver_xruns(log), late_clients(log)
         time.sleep(60.0 * args.minutes)
-        at_end = driver_xruns(jack_log)
-        late_end = late_clients(Path(jack_log).read_text(errors="replace"))
+        log = read_log(jack_log)
+        at_end, late_end = driver_xruns(log), late_clients(log)
     finally:
         stop_proc(player)
         stalls = stall_canary.stop(canary)
@@ -485,7 +490,7 @@ def soak(args: argparse.Namespace, env: dict[str, str], jack_log: str) -> dict[s
                 if warm is None and now >= t_warm:
                     es = engine.stats
                     warm = {
-                        "driver_xruns": driver_xruns(jack_log),
+                        "driver_xruns": driver_xruns(read_log(jack_log)),
                         "faults": (time.monotonic(), minor_faults()),
                         "rss_mb": rss[-1][1],
                         "glitches": glitches(session),
@@ -505,7 +510,7 @@ def soak(args: argparse.Namespace, env: dict[str, str], jack_log: str) -> dict[s
         flood.stop_event.set()
         flood.join(timeout=30)
         end_glitches = glitches(session)
-        end_driver = driver_xruns(jack_log)
+        end_driver = driver_xruns(read_log(jack_log))
         end_faults = (time.monotonic(), minor_faults())
     finally:
         gc.callbacks.remove(gc_watch)
@@ -786,7 +791,7 @@ def main() -> int:
                 pass
         stop_proc(jackd)
         jack_log.close()
-        late = late_clients(Path(jack_log.name).read_text(errors="replace"))
+        late = late_clients(read_log(jack_log.name))
         os.unlink(jack_log.name)
     r["jackd_realtime"] = jack_rt
     r["jackd_late_clients"] = late
@@ -802,7 +807,6 @@ def main() -> int:
         print_table(r)
     from foleyvae.utils.atomic import atomic_write_text
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.out, json.dumps(r, indent=2) + "\n")
     print(f"wrote {args.out}")
     return 0

@@ -125,7 +125,6 @@ def main() -> int:
     result["machine"] = {"cores": os.cpu_count(), "load_avg": os.getloadavg()}
     from foleyvae.utils.atomic import atomic_write_text
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.out, json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out}")
     return 0

@@ -342,7 +342,9 @@ class LiveSession:
         calm = st.callbacks - self._last_underrun > self._recover_blocks
         self.in_ring.push(indata.T)
         a, b = self._cb_out, self._cb_next
-        if extra > 0 and calm and len(self.out_ring) >= 2 and self.out_ring.pop(a) and self.out_ring.pop(b):
+        if extra > 0 and calm and len(self.out_ring) >= 2:  # only this thread pops: both pops succeed
+            self.out_ring.pop(a)
+            self.out_ring.pop(b)
             np.subtract(b, a, out=b)  # crossfade from the late block a into the next one b over the period
             np.multiply(b, self._splice_ramp, out=b)
             np.add(a, b, out=a)
