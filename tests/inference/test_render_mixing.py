@@ -3,11 +3,12 @@ import pytest
 
 from foleyvae.inference.controls import Controls
 from foleyvae.inference.engine import EngineError
+from foleyvae.inference.materials import MaterialError
 from foleyvae.inference.mixing import (
     MixError,
     _aligned_latents,
-    centroid_for,
     first_onset,
+    material_table,
     mix,
     morph,
     towards,
@@ -95,15 +96,18 @@ def test_morph_goes_from_a_to_b() -> None:
     assert np.abs(y[:, tail] - yb[:, tail]).mean() < np.abs(y[:, tail] - ya[:, tail]).mean()
 
 
-def test_towards_centroid_and_labels() -> None:
+def test_towards_adds_the_material_offset_and_names_the_labels() -> None:
     m = ToyStream()
     a = _placed(0.1, 0.4)
     y0 = towards(m, a, "metal", 0.0)
     np.testing.assert_allclose(y0, regenerate(m, a), atol=1e-5)
     y1 = towards(m, a, "metal", 1.0)
     assert np.abs(y1 - y0).max() > 1e-4
-    np.testing.assert_allclose(centroid_for(m, "metal"), [1.5, 0, 0, 0])
-    with pytest.raises(MixError, match="knows: metal, wood"):
+    # the toy has centroids only: offsets are the centroids minus their mean (metal [1.5, 0..], wood [-1, 0.5..])
+    np.testing.assert_allclose(material_table(m).steer("metal"), [1.25, -0.25, -0.25, -0.25])
+    # an offset given as numbers is the same steering
+    np.testing.assert_allclose(towards(m, a, [1.25, -0.25, -0.25, -0.25], 1.0), y1, atol=1e-6)
+    with pytest.raises(MaterialError, match="knows: metal, wood"):
         towards(m, a, "glass", 0.5)
     with pytest.raises(MixError):
         mix(m, a, a, 1.5)

@@ -172,7 +172,8 @@ def test_live_cli_lists_devices_and_records(jack_server: dict[str, str], tmp_pat
     assert "LOADS 0" in r.stderr  # engine process (the POSIX default): only the child loads the model
     final = json.loads(stats.read_text())["controls"]
     assert final["bias"][0] == 1.0 and final["dry_wet"] == 0.8
-    assert final["towards_amount"] == 0.5 and final["centroid"][0] == 1.5  # the toy's "metal", from the child
+    # the toy's "metal" offset (centroid 1.5 minus the centroids' mean 0.25), from the child's table; amount 1
+    assert final["towards_amount"] == 1.0 and final["centroid"][0] == pytest.approx(1.25)
     y, sr = sf.read(take)
     assert sr == SR and len(y) >= SR and (tmp_path / "take.dry.wav").exists()
     assert json.loads(stats.read_text())["latency"]["block_size"] == BLOCK

@@ -22,4 +22,4 @@ def test_each_zoo_model_can_be_chosen_and_played(client: Any) -> None:
         assert r.status_code == 200, r.text
         wet, _ = sf.read(io.BytesIO(client.get(f"/api/takes/{r.json()['id']}/wet.wav").content), dtype="float32")
         assert np.isfinite(wet).all() and np.abs(wet).max() > 0.01, name
-    assert "footsteps/wood" in client.post("/api/model", json={"id": "bundled-foley"}).json()["materials"]
+    assert "wood" in client.post("/api/model", json={"id": "bundled-foley"}).json()["materials"]  # short names

@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
 
     from foleyvae.export import loader
     from foleyvae.inference.engine import StreamingEngine
-    from foleyvae.inference.mixing import centroid_from_table
+    from foleyvae.inference.materials import MaterialTable
     from foleyvae.live.engine_process import EngineProcess
 
     torch.set_num_threads(1)  # one engine thread: predictable block times
@@ -102,11 +102,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         if isinstance(engine, EngineProcess):
             info = engine.info
-            apply_control_args(
-                engine.controls,
-                args,
-                lambda label: centroid_from_table(info["centroids"], engine.controls.latent_size, info["name"], label),
-            )
+            mat = info.get("materials") or {}
+            k = engine.controls.latent_size
+            table = MaterialTable.from_offsets(mat.get("offsets") or {}, k, info["name"], mat.get("frames"))
+            apply_control_args(engine.controls, args, table.steer)
         return _run_session(args, engine)
     finally:
         if isinstance(engine, EngineProcess):

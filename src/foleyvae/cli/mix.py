@@ -1,4 +1,4 @@
-"""``foleyvae mix A B --model M --alpha 0.5 -o OUT [--morph]`` / ``foleyvae mix A --towards metal --amount 0.6``.
+"""``foleyvae mix A B --model M --alpha 0.5 -o OUT [--morph]`` / ``foleyvae mix A --towards wood:0.6,metal:0.4``.
 
 Latent-space mixing (see :mod:`foleyvae.inference.mixing` for the method: onset alignment, silence padding).
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 
 from foleyvae.cli.common import add_force, check_output
-from foleyvae.cli.transfer import add_model
+from foleyvae.cli.transfer import add_material_arguments, add_model
 from foleyvae.errors import FoleyError
 
 
@@ -18,8 +18,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model(p)
     p.add_argument("--alpha", type=float, default=0.5, help="0 = A, 1 = B (default 0.5)")
     p.add_argument("--morph", action="store_true", help="sweep from A to B over the length instead of a fixed alpha")
-    p.add_argument("--towards", metavar="LABEL", help="steer A toward this material centroid of the model")
-    p.add_argument("--amount", type=float, default=0.5, help="steering amount for --towards, 0..1 (default 0.5)")
+    add_material_arguments(p)
     p.add_argument("-o", "--output", required=True, help="output .wav/.flac")
     add_force(p)
 
@@ -30,9 +29,9 @@ def run(args: argparse.Namespace) -> int:
     from foleyvae.inference import mixing
 
     if args.towards and args.b:
-        raise FoleyError("give either B or --towards LABEL, not both")
+        raise FoleyError("give either B or --towards MATERIAL, not both")
     if not args.towards and not args.b:
-        raise FoleyError("give a second sound B, or --towards LABEL")
+        raise FoleyError("give a second sound B, or --towards MATERIAL")
     if not 0.0 <= args.alpha <= 1.0:
         raise FoleyError(f"--alpha must be in [0, 1], got {args.alpha}")
     out = check_output(args.output, args.force)

@@ -27,6 +27,17 @@ def add_model(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", "-m", required=True, help="exported .ts file, RAVE export, run folder or bundled name")
 
 
+def add_material_arguments(p: argparse.ArgumentParser) -> None:
+    """``--towards MATERIAL --amount A``, shared by ``transfer``, ``live`` and ``mix``."""
+    p.add_argument(
+        "--towards",
+        metavar="MATERIAL",
+        help="steer toward a material: a name (wood, metal, snow...), a full label (footsteps/wood) or a blend "
+        "(wood:0.6,metal:0.4; weights normalised to sum to 1); `foleyvae models NAME` lists them",
+    )
+    p.add_argument("--amount", type=float, default=1.0, help="steering amount for --towards, 0..1 (default 1)")
+
+
 def add_control_arguments(p: argparse.ArgumentParser) -> None:
     """Latent and mix controls shared by ``transfer`` and ``live``."""
     p.add_argument("--bias", nargs="+", action="extend", metavar="DIM=VALUE", help="add to PCA dim, e.g. 0=1.5")
@@ -34,29 +45,29 @@ def add_control_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--temperature", type=float, default=0.0, help="gaussian noise on the latent (default 0)")
     p.add_argument("--dry-wet", type=float, default=1.0, help="0 = input only, 1 = model only (default 1)")
     p.add_argument("--gain-db", type=float, default=0.0, help="input gain in dB (default 0)")
-    p.add_argument("--towards", metavar="LABEL", help="steer toward a material centroid of the model")
-    p.add_argument("--amount", type=float, default=0.5, help="steering amount for --towards, 0..1 (default 0.5)")
+    add_material_arguments(p)
     p.add_argument("--no-limiter", action="store_true", help="disable the soft output limiter")
 
 
 def controls_from_args(model: StreamModel, args: argparse.Namespace) -> Controls:
     """Controls for ``model`` from the shared control arguments (validated, one-line errors)."""
     from foleyvae.inference.controls import Controls
-    from foleyvae.inference.mixing import centroid_for
+    from foleyvae.inference.mixing import material_table
 
-    return apply_control_args(Controls(int(model.latent_size)), args, lambda label: centroid_for(model, label))
+    return apply_control_args(Controls(int(model.latent_size)), args, material_table(model).steer)
 
 
-def apply_control_args(c: Controls, args: argparse.Namespace, centroid: Callable[[str], np.ndarray]) -> Controls:
-    """Set ``c`` from the shared control arguments; ``centroid(label)`` -> ``[k]`` resolves ``--towards``. Returns
-    ``c``. For callers that hold the model's centroid table but not the model (the live engine process)."""
+def apply_control_args(c: Controls, args: argparse.Namespace, steer: Callable[[str], np.ndarray]) -> Controls:
+    """Set ``c`` from the shared control arguments; ``steer(spec)`` -> offset ``[k]`` resolves ``--towards`` (a
+    name, label or blend, :meth:`~foleyvae.inference.materials.MaterialTable.steer`). Returns ``c``. For callers
+    that hold the model's material table but not the model (the live engine process)."""
     c.set_biases(parse_index_values(args.bias, "bias"))
     c.set_scales(parse_index_values(args.scale, "scale"))
     c.set_temperature(args.temperature)
     c.set_dry_wet(args.dry_wet)
     c.set_input_gain_db(args.gain_db)
     if args.towards:
-        c.towards(centroid(args.towards), args.amount)
+        c.towards(steer(args.towards), args.amount)
     c.set_limiter(not args.no_limiter)
     return c
 

@@ -8,7 +8,7 @@ and never allocates on the engine's side. The engine copies a snapshot of every 
 Latent transform applied by the engine per frame (z: PCA-ordered latent ``[k, F]``)::
 
     z = (1 - f) * z + f * z_held           # freeze/hold (f ramps 0 <-> 1)
-    z = (1 - a) * z + a * centroid         # towards(centroid, a): material steering
+    z = z + a * offset                     # towards(offset, a): material steering (inference.materials)
     z = z * scale + bias                   # per-dimension, PCA order
     z = z + temperature * N(0, I)          # gaussian noise
 """
@@ -128,9 +128,11 @@ class Controls:
         self.limiter = bool(on)
 
     def towards(self, centroid: Sequence[float] | np.ndarray, amount: float) -> None:
-        """Blend the latent toward ``centroid`` (PCA coords ``[<=k]``) by ``amount`` in [0, 1].
+        """Steer toward a material: add ``amount`` (in [0, 1]) times the offset ``centroid`` (PCA coords ``[<=k]``,
+        :meth:`foleyvae.inference.materials.MaterialTable.steer`) to every latent frame.
 
-        A centroid shorter than the latent is padded with zeros (the prior mean of the tail dims).
+        The field keeps its historical name ``centroid``; it holds the material *offset*. An offset shorter than the
+        latent is padded with zeros.
         """
         amt = _finite("amount", amount, 0.0, 1.0)
         c = np.asarray(centroid, dtype=np.float64).reshape(-1)
@@ -168,7 +170,7 @@ class Controls:
     def snapshot_into(self, latent: np.ndarray, scalars: np.ndarray) -> None:
         """Copy the current values into preallocated arrays (no allocation).
 
-        latent: ``[3, k]`` rows (bias, scale, towards_amount * centroid); scalars: ``[N_SCALARS]``
+        latent: ``[3, k]`` rows (bias, scale, towards_amount * offset); scalars: ``[N_SCALARS]``
         (freeze, towards_amount, temperature, input gain (linear), dry_wet, limiter threshold or 0 when off).
         """
         a = self.towards_amount

@@ -172,7 +172,7 @@ class _Path:
         self.held_t = torch.zeros(k)
         self.latent_mean = np.zeros(k, np.float32)
         self.latent_mean_t = torch.from_numpy(self.latent_mean)
-        self.lat_traj_t = torch.zeros(3, k, frames)  # bias, scale, amount*centroid per frame
+        self.lat_traj_t = torch.zeros(3, k, frames)  # bias, scale, amount*offset per frame
         self.sc_traj_t = torch.zeros(2, frames)  # freeze, towards amount per frame
         self.lat_state_t = torch.zeros(3, k)
         self.sc_state_t = torch.zeros(2)
@@ -245,9 +245,7 @@ class _Path:
         torch.add(zr, tmp, out=z)
         if sc_target[0] == 0.0:  # not freezing: the hold point follows the live latent
             self.held_t.copy_(zr[:, -1])
-        # towards: z = z * (1 - a) + a * centroid
-        torch.mul(z, sc_traj[1], out=tmp)
-        z.sub_(tmp)
+        # towards: z = z + a * offset (the offset row is already a * offset, smoothed per frame)
         z.add_(lat_traj[2])
         # scale and bias (PCA order)
         z.mul_(lat_traj[1])

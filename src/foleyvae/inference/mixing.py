@@ -12,28 +12,28 @@ Method of :func:`mix` (and :func:`morph`):
 4. ``z = (1 - alpha) * z_a + alpha * z_b`` frame by frame (``alpha`` a number, or a ramp 0 -> 1 for a morph).
 5. Decode (model reset first) and drop the model's ``delay_samples`` so the result lines up with a.
 
-All latents are the model's PCA-ordered latent (the StreamModel interface), so a material centroid from
-``metadata["centroids"]`` lives in the same coordinates (:func:`towards`).
+All latents are the model's PCA-ordered latent (the StreamModel interface), so a material offset
+(:mod:`foleyvae.inference.materials`) lives in the same coordinates (:func:`towards`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 
 from foleyvae.errors import FoleyError
+from foleyvae.inference.materials import MaterialTable
 from foleyvae.inference.protocol import StreamModel
 
 __all__ = [
     "MixError",
-    "centroid_for",
     "decode_latent",
     "encode_sound",
     "first_onset",
     "latent_of_silence",
+    "material_table",
     "mix",
     "morph",
     "towards",
@@ -136,43 +136,33 @@ def morph(model: StreamModel, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return decode_latent(model, (1.0 - ramp) * za + ramp * zb, length)
 
 
-def centroid_for(model: StreamModel, label: str) -> np.ndarray:
-    """``metadata["centroids"][label]`` as ``[k]`` (zero-padded); unknown label -> error listing the labels."""
-    cents = (model.metadata or {}).get("centroids") or {}
-    return centroid_from_table(cents, int(model.latent_size), str(model.name), label)
-
-
-def centroid_from_table(cents: Mapping[str, Any], latent_size: int, model_name: str, label: str) -> np.ndarray:
-    """:func:`centroid_for` from a model's centroid table (``{label: [dims]}``) when only that table is at hand (the
-    live engine's child reports it; the audio process never loads the model) -> ``[latent_size]``."""
-    if label not in cents:
-        known = ", ".join(sorted(cents)) or "(none: this model has no material centroids)"
-        raise MixError(f"unknown material {label!r}; model {model_name!r} knows: {known}")
-    return _pad_centroid(latent_size, cents[label])
-
-
-def _pad_centroid(latent_size: int, centroid: Sequence[float] | np.ndarray) -> np.ndarray:
-    c = np.asarray(centroid, dtype=np.float32).reshape(-1)
-    k = int(latent_size)
-    if c.size > k:  # centroids may be stored for the full latent; the model plays the first k PCA dims
-        c = c[:k]
-    out = np.zeros(k, np.float32)
-    out[: c.size] = c
-    if not np.isfinite(out).all():
-        raise MixError("centroid must be finite")
-    return out
+def material_table(model: StreamModel) -> MaterialTable:
+    """The model's material offsets (:class:`~foleyvae.inference.materials.MaterialTable`)."""
+    return MaterialTable.from_metadata(model.metadata, int(model.latent_size), str(model.name))
 
 
 def towards(
-    model: StreamModel, a: np.ndarray, centroid: Sequence[float] | np.ndarray | str, amount: float
+    model: StreamModel, a: np.ndarray, material: str | Sequence[float] | np.ndarray, amount: float
 ) -> np.ndarray:
-    """Steer ``a [C, T]`` toward a material: ``z = (1 - amount) z_a + amount * centroid`` -> ``[C, T]``.
+    """Steer ``a [C, T]`` toward a material: ``z = z_a + amount * offset`` on every frame -> ``[C, T]``.
 
-    centroid: PCA coords ``[<=k]`` or a label of ``metadata["centroids"]``; amount in [0, 1].
+    material: a name (``"wood"``), a label (``"footsteps/wood"``), a blend (``"wood:0.6,metal:0.4"``) or an
+    offset in PCA coords ``[<=k]``; amount in [0, 1]. The offset moves the latent's average position and keeps its
+    motion, so the performance's onsets and level survive (method: :mod:`foleyvae.inference.materials`).
     """
     if not 0.0 <= float(amount) <= 1.0:
         raise MixError(f"amount must be in [0, 1], got {amount}")
     a = _check(model, a, "a")
-    c = centroid_for(model, centroid) if isinstance(centroid, str) else _pad_centroid(int(model.latent_size), centroid)
+    off = material_table(model).steer(material) if isinstance(material, str) else _pad(model, material)
     za = encode_sound(model, a)
-    return decode_latent(model, (1.0 - amount) * za + amount * c[:, None], a.shape[1])
+    return decode_latent(model, za + float(amount) * off[:, None], a.shape[1])
+
+
+def _pad(model: StreamModel, vec: Sequence[float] | np.ndarray) -> np.ndarray:
+    v = np.asarray(vec, dtype=np.float32).reshape(-1)
+    k = int(model.latent_size)
+    if v.size == 0 or v.size > k or not np.isfinite(v).all():
+        raise MixError(f"a material offset needs 1..{k} finite values, got {v.size}")
+    out = np.zeros(k, np.float32)
+    out[: v.size] = v
+    return out

@@ -40,6 +40,7 @@ import numpy as np
 from foleyvae.errors import first_line
 from foleyvae.inference.controls import DEFAULT_SMOOTHING_MS, SCALAR_FIELDS, Controls
 from foleyvae.inference.engine import EngineError, EngineStats, Latency
+from foleyvae.inference.materials import MaterialTable
 
 __all__ = ["EngineProcess", "ModelSource"]
 
@@ -152,6 +153,8 @@ def child_main() -> None:
             "fifo_samples": lat.fifo_samples,
             "model_delay_samples": lat.model_delay_samples,
             "centroids": _centroid_table(model),
+            # the material offsets (inference.materials): --towards and the studio's pad resolve from this table
+            "materials": MaterialTable.from_metadata(getattr(model, "metadata", None), k, str(model.name)).to_json(),
             "pid": os.getpid(),
         }
         del model

@@ -57,6 +57,7 @@ from foleyvae.studio.session import (
     check_block_size,
     ffmpeg_path,
     latent_std,
+    material_choices,
     model_card,
     mux_take,
 )
@@ -193,8 +194,7 @@ def _controls_for(model: StreamModel, controls: dict[str, Any]) -> Any:
     from foleyvae.inference.controls import Controls
 
     holder = SimpleNamespace(controls=Controls(int(model.latent_size)))
-    cen = model.metadata.get("centroids") if isinstance(model.metadata.get("centroids"), dict) else {}
-    apply_controls(holder, controls, latent_std(model), dict(cen or {}))
+    apply_controls(holder, controls, latent_std(model), material_choices(model))
     return holder.controls
 
 
@@ -369,7 +369,7 @@ def create_app(cfg: StudioConfig, studio: Studio | None = None) -> FastAPI:
         if not isinstance(body, dict) or not isinstance(body.get("sample"), str):
             raise SecurityError('expected {"sample": SAMPLE_ID, "controls": {...}}')
         model = st.require_model()
-        labels = sorted((model.metadata.get("centroids") or {}).keys())
+        labels = sorted(material_choices(model))
         controls = validate_controls(body.get("controls") or {}, int(model.latent_size), labels)
         block = body.get("block_size", cfg.default_block_size)
         if isinstance(block, bool) or not isinstance(block, int):
@@ -429,7 +429,7 @@ def create_app(cfg: StudioConfig, studio: Studio | None = None) -> FastAPI:
 
         body = await json_body(request)
         model = st.require_model()
-        labels = sorted((model.metadata.get("centroids") or {}).keys())
+        labels = sorted(material_choices(model))
         clean = validate_controls(body, int(model.latent_size), labels)
         p = st.folder.preset_path(name)
         atomic_write_text(p, json.dumps(clean, indent=1))

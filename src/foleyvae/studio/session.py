@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from foleyvae.errors import FoleyError
+from foleyvae.inference.materials import MaterialTable
 from foleyvae.inference.protocol import StreamModel
 from foleyvae.studio.security import SecurityError, check_id, inside, safe_name
 from foleyvae.utils.atomic import atomic_write_text
@@ -231,9 +232,6 @@ def model_card(model: StreamModel, entry: ModelEntry | None = None) -> dict[str,
     card_json: dict[str, Any] = raw_card if isinstance(raw_card, dict) else {}
     training_data, licences = _card_data(md)
     sr = int(model.sample_rate)
-    centroids = md.get("centroids")
-    if not isinstance(centroids, dict):
-        centroids = {}
     card = {
         "id": entry.id if entry else None,
         "name": model.name,
@@ -246,7 +244,7 @@ def model_card(model: StreamModel, entry: ModelEntry | None = None) -> dict[str,
         "latency_ms": round(1000.0 * model.delay_samples / sr, 2),
         "explained": _explained(model)[: int(model.latent_size)],
         "latent_std": latent_std(model).tolist(),
-        "materials": sorted(str(k) for k in centroids),
+        "materials": list(material_choices(model)),
         "training_data": training_data,
         "licences": licences,
         "version": md.get("version") or md.get("foleyvae_version"),
@@ -428,8 +426,15 @@ def _engine_class() -> Any:
     return StreamingEngine
 
 
+def material_choices(model: StreamModel) -> dict[str, list[float]]:
+    """The page's materials: short names (wood, metal...) and labels no name gathers -> steering offset ``[k]``."""
+    return MaterialTable.from_metadata(model.metadata, int(model.latent_size), str(model.name)).choices()
+
+
 def apply_controls(engine: Any, update: dict[str, Any], std: np.ndarray, centroids: dict[str, list[float]]) -> None:
     """Apply a validated control update (see ``security.validate_controls``) to ``engine.controls``.
+
+    centroids: material name -> steering offset (:func:`material_choices`).
 
     Slider units: bias in stds of the PCA dim (the page's sliders span +-3 std), scale as a factor.
     """
@@ -475,8 +480,7 @@ class LiveSession:
         self.channels = int(model.channels)
         self.folder = folder
         self.std = latent_std(model)
-        cen = model.metadata.get("centroids")
-        self.centroids: dict[str, list[float]] = dict(cen) if isinstance(cen, dict) else {}
+        self.centroids: dict[str, list[float]] = material_choices(model)  # name -> material offset
         model.reset()
         self.engine = _engine_class()(model, self.block_size)
         self.state: dict[str, Any] = {}
