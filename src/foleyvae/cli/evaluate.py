@@ -27,6 +27,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--datasets", default="data/datasets", help="with --zoo: folder of datasets named like the models")
     p.add_argument("--examples", type=int, default=6, help="with --zoo: held-out examples per category (default 6)")
+    p.add_argument(
+        "--steering",
+        metavar="CORPUS",
+        help="material-steering scorecard (no --data needed): an independent classifier is fitted on CORPUS, a "
+        "folder from `foleyvae data fetch` (e.g. data/raw/minetest); see foleyvae.eval.steering",
+    )
     p.add_argument("--report", help="write a report: out.md (Markdown) or out.html; PNGs go to <stem>_files/")
     p.add_argument("--json", help="write every number as JSON")
     p.add_argument("--max-examples", type=int, default=32, help="held-out examples to reconstruct (default 32)")
@@ -70,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.zoo:
         return _run_zoo(args, report, json_out)
+    if args.steering and not args.data:
+        return _run_steering(args, json_out)
     if not args.model or not args.data:
         from foleyvae.errors import FoleyError
 
@@ -82,6 +90,34 @@ def run(args: argparse.Namespace) -> int:
     if result.numbers["embedding"]["backend"] != "aisfx":
         print("note: aisfx not used; distances use the hand-made embedding (pip install --no-deps aisfx)")
     _write(result, json_out, report, write_report)
+    return 0
+
+
+def _run_steering(args: argparse.Namespace, json_out: Any) -> int:
+    """The material-steering scorecard of ``--model`` (``foleyvae.eval.steering``), printed and optionally as JSON."""
+    import torch
+
+    from foleyvae.errors import FoleyError
+    from foleyvae.eval.reports import write_json
+    from foleyvae.eval.steering import MaterialClassifier, library_inputs, scorecard, summarise, table_lines
+    from foleyvae.export.loader import load_model
+
+    if not args.model:
+        raise FoleyError("evaluate --steering needs --model")
+    model = load_model(args.model)
+    clf = MaterialClassifier(args.steering, int(model.sample_rate))
+    inputs = library_inputs(int(model.sample_rate), int(model.channels))
+    with torch.no_grad():
+        rows = scorecard(model, inputs, clf, materials=clf.materials, log=lambda msg: print(msg, file=sys.stderr))
+    print(f"classifier: leave-one-out accuracy {clf.loo_accuracy:.2f} on {clf.n_clips} clips of {args.steering}")
+    summary = summarise(rows)
+    for line in table_lines(summary):
+        print(line)
+    if json_out is not None:
+        numbers = {"classifier_loo_accuracy": clf.loo_accuracy, "summary": summary,
+                   "per_material": summarise(rows, by_material=True), "rows": rows}  # fmt: skip
+        write_json(numbers, json_out)
+        print(f"wrote {json_out}")
     return 0
 
 
