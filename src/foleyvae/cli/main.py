@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "transfer": ("foleyvae.cli.transfer", "timbre transfer of files through a model"),
     "regenerate": ("foleyvae.cli.regenerate", "encode and decode a sound"),
     "mix": ("foleyvae.cli.mix", "mix two sounds in latent space"),
+    "recipes": ("foleyvae.cli.recipes", "render the original work's 18 two-material mixes"),
     "live": ("foleyvae.cli.live", "real-time timbre transfer from an audio device"),
     "studio": ("foleyvae.cli.studio", "open the local web studio"),
     "evaluate": ("foleyvae.cli.evaluate", "measure a model's quality and write a report"),
