@@ -38,6 +38,7 @@ def studio_cfg(tmp_path: Path, demo_factory: Any) -> Any:
         default_model="demo",
         max_upload_bytes=2 * 1024 * 1024,
         default_block_size=256,
+        test_client_host=True,  # TestClient sends Host: testserver; a real studio accepts loopback names only
     )
 
 

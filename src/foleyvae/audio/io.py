@@ -6,6 +6,7 @@ Every failure raises :class:`AudioError` with a one-line message naming the file
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,11 +19,14 @@ __all__ = [
     "AUDIO_EXTENSIONS",
     "AudioError",
     "AudioInfo",
+    "DecodeLimits",
+    "check_limits",
     "info",
     "load",
     "resample",
     "save",
     "to_channels",
+    "validate",
 ]
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff", ".aifc")
@@ -44,6 +48,24 @@ class AudioInfo:
     @property
     def duration(self) -> float:
         return self.frames / self.sample_rate
+
+
+@dataclass(frozen=True)
+class DecodeLimits:
+    """Bounds for decoding files from untrusted sources (the studio's uploads): a compressed file of a few hundred
+    KB can hold hours of many-channel audio (a 795 KB FLAC held 1000 s x 8 ch x 96 kHz = 3 GB of float32).
+
+    The header is checked first (:func:`check_limits`), then decoding goes block by block and stops as soon as the
+    decoded frames pass the limit, so a header that understates its length cannot get past it either.
+    """
+
+    max_seconds: float = 600.0
+    max_channels: int = 8
+    max_sample_rate: int = 192000
+    block_frames: int = 65536
+
+    def max_frames(self, sample_rate: int) -> int:
+        return int(self.max_seconds * sample_rate)
 
 
 def _sf():  # type: ignore[no-untyped-def]
@@ -76,13 +98,19 @@ def _check_readable(p: Path) -> None:
         raise AudioError(f"{p}: empty file (0 bytes)")
 
 
-def load(path: str | Path, sample_rate: int | None = None, channels: int | None = None) -> tuple[np.ndarray, int]:
+def load(
+    path: str | Path,
+    sample_rate: int | None = None,
+    channels: int | None = None,
+    limits: DecodeLimits | None = None,
+) -> tuple[np.ndarray, int]:
     """Decode an audio file.
 
     Args:
         path: wav/flac/ogg/mp3/aiff file.
         sample_rate: resample to this rate (soxr, high quality) if given.
         channels: 1 mixes down to mono, 2 duplicates mono / keeps stereo; None keeps the file's channels.
+        limits: for untrusted files: checked on the header, then while decoding block by block.
     Returns:
         (audio ``[C, T]`` float32 in [-1, 1]-ish, sample_rate).
     Raises:
@@ -90,6 +118,11 @@ def load(path: str | Path, sample_rate: int | None = None, channels: int | None 
     """
     p = Path(path)
     _check_readable(p)
+    if limits is not None:
+        audio, sr = _load_limited(p, limits, channels)
+        if sample_rate is not None and sample_rate != sr:
+            return resample(audio, sr, sample_rate), sample_rate
+        return audio, sr
     try:
         data, sr = _sf().read(str(p), dtype="float32", always_2d=True)
     except Exception as e:
@@ -110,6 +143,74 @@ def load(path: str | Path, sample_rate: int | None = None, channels: int | None 
         audio = resample(audio, int(sr), sample_rate)
         sr = sample_rate
     return audio, int(sr)
+
+
+def check_limits(path: str | Path, limits: DecodeLimits) -> AudioInfo:
+    """Refuse a file whose header (rate, channels, frames) is over ``limits``, before decoding a sample."""
+    p = Path(path)
+    _check_readable(p)
+    try:
+        raw = _sf().info(str(p))
+    except Exception as e:
+        raise AudioError(f"{p}: cannot decode audio ({first_line(e)})") from None
+    i = AudioInfo(int(raw.samplerate), int(raw.channels), int(raw.frames))
+    if not 0 < i.sample_rate <= limits.max_sample_rate:
+        raise AudioError(f"{p}: sample rate {i.sample_rate} Hz is over the {limits.max_sample_rate} Hz limit")
+    if not 0 < i.channels <= limits.max_channels:
+        raise AudioError(f"{p}: {i.channels} channels; at most {limits.max_channels} are accepted")
+    if i.frames > limits.max_frames(i.sample_rate):
+        raise AudioError(f"{p}: {i.duration:.0f} s long; at most {limits.max_seconds:g} s are accepted")
+    return i
+
+
+def _blocks(p: Path, limits: DecodeLimits) -> Iterator[tuple[np.ndarray, int]]:
+    """Decode ``p`` in blocks ``[n, C]`` float32 (with the rate), refusing past ``limits`` while decoding."""
+    i = check_limits(p, limits)
+    cap = limits.max_frames(i.sample_rate)
+    done = 0
+    try:
+        with _sf().SoundFile(str(p)) as f:
+            while True:
+                block = f.read(limits.block_frames, dtype="float32", always_2d=True)
+                if block.shape[0] == 0:
+                    break
+                done += block.shape[0]
+                if done > cap:  # the header understated the length
+                    raise AudioError(f"{p}: longer than the {limits.max_seconds:g} s limit")
+                if not np.isfinite(block).all():
+                    raise AudioError(f"{p}: contains NaN/inf samples")
+                yield block, i.sample_rate
+    except AudioError:
+        raise
+    except Exception as e:
+        raise AudioError(f"{p}: cannot decode audio ({first_line(e)})") from None
+    if done == 0:
+        raise AudioError(f"{p}: contains no samples (zero length)")
+
+
+def validate(path: str | Path, limits: DecodeLimits) -> AudioInfo:
+    """Decode the whole file block by block without keeping it (memory: one block); returns its real size.
+
+    Raises:
+        AudioError: over the limits (header or decoded length), corrupt, empty or non-finite audio.
+    """
+    p = Path(path)
+    _check_readable(p)
+    frames, sr, ch = 0, 0, 0
+    for block, sr in _blocks(p, limits):
+        frames += block.shape[0]
+        ch = block.shape[1]
+    return AudioInfo(sr, ch, frames)
+
+
+def _load_limited(p: Path, limits: DecodeLimits, channels: int | None) -> tuple[np.ndarray, int]:
+    """Block-wise decode (mixed to ``channels`` per block, so many-channel files never sit whole in memory)."""
+    parts: list[np.ndarray] = []
+    sr = 0
+    for block, sr in _blocks(p, limits):
+        a = np.ascontiguousarray(block.T)
+        parts.append(to_channels(a, channels) if channels is not None else a)
+    return np.concatenate(parts, axis=1), int(sr)
 
 
 def to_channels(audio: np.ndarray, channels: int) -> np.ndarray:

@@ -16,9 +16,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workdir", default="studio", help="where sessions keep uploads, takes and renders")
     p.add_argument("--block-size", type=int, default=1024, help="default live block size in samples")
     p.add_argument("--max-upload-mb", type=int, default=50, help="largest audio upload accepted")
+    p.add_argument("--max-upload-seconds", type=float, default=600.0, help="longest audio upload accepted (decoded)")
+    p.add_argument("--max-upload-channels", type=int, default=8, help="most channels an audio upload may have")
+    p.add_argument("--max-take-seconds", type=float, default=300.0, help="a live take stops at this length")
+    p.add_argument("--max-connections", type=int, default=200, help="open HTTP connections at most")
+    p.add_argument("--header-timeout", type=float, default=10.0, help="seconds a client has to send request headers")
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
     import time
 
     from foleyvae.errors import FoleyError, require
@@ -26,13 +32,22 @@ def run(args: argparse.Namespace) -> int:
     require("fastapi", "studio")
     uvicorn = require("uvicorn", "studio")
 
-    from foleyvae.studio.app import Studio, StudioConfig, create_app
+    from foleyvae.audio.io import DecodeLimits
+    from foleyvae.studio.app import MAX_WS_MESSAGE, Studio, StudioConfig, create_app
     from foleyvae.studio.demo import demo_model
     from foleyvae.studio.security import LOOPBACK_HOSTS, new_token
+    from foleyvae.studio.server import ServerLimits, uvicorn_config
     from foleyvae.studio.session import ModelEntry
 
     if not 0 <= args.port < 65536:
         raise FoleyError(f"--port {args.port}: must be in 0..65535")
+    limits = [("--max-upload-seconds", args.max_upload_seconds), ("--max-upload-channels", args.max_upload_channels)]
+    limits += [("--max-take-seconds", args.max_take_seconds), ("--max-connections", args.max_connections)]
+    limits += [("--header-timeout", args.header_timeout), ("--max-upload-mb", args.max_upload_mb)]
+    for flag, value in limits:
+        if not value > 0:
+            raise FoleyError(f"{flag} {value}: must be > 0")
+    os.umask(0o077)  # this process is the studio: whatever it writes (uploads, takes, videos) is the user's only
     if args.host not in LOOPBACK_HOSTS:
         print(f"warning: binding {args.host}: other machines on the network can reach the studio (token required)")
     session = Path(args.workdir).resolve() / time.strftime("session-%Y%m%d-%H%M%S")
@@ -47,12 +62,14 @@ def run(args: argparse.Namespace) -> int:
         default_model=args.model,
         max_upload_bytes=args.max_upload_mb * 1024 * 1024,
         default_block_size=args.block_size,
+        upload_limits=DecodeLimits(max_seconds=args.max_upload_seconds, max_channels=args.max_upload_channels),
+        max_take_seconds=args.max_take_seconds,
+        server=ServerLimits(header_timeout_s=args.header_timeout, max_connections=args.max_connections),
     )
     studio = Studio(cfg)
     studio.open_default()
     app = create_app(cfg, studio)
-    config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", ws_max_size=1 << 20)
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn_config(app, args.host, args.port, cfg.server, MAX_WS_MESSAGE))
 
     def announce() -> None:
         import webbrowser
@@ -64,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
         url = f"http://{shown}:{port}/?token={cfg.token}"
         print(f"Foley-VAE Studio: {url}\n  session folder: {session}\n  Ctrl+C to stop", flush=True)
         if not args.no_browser:
-            webbrowser.open(url)
+            # the browser's command line is visible to every local user: give it a one-time code, not the token
+            webbrowser.open(f"http://{shown}:{port}/login?code={studio.logins.issue()}")
 
     import threading
 

@@ -33,22 +33,24 @@ from typing import Any
 
 import numpy as np
 from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from foleyvae.audio.io import DecodeLimits
 from foleyvae.errors import FoleyError
 from foleyvae.inference.protocol import StreamModel
+from foleyvae.studio.limits import MAX_JSON_BYTES, MAX_JSON_DEPTH, HttpError, parse_json, read_json
 from foleyvae.studio.security import (
     TOKEN_HEADER,
+    LoginCodes,
     SecurityError,
     host_ok,
     origin_ok,
-    safe_name,
     token_ok,
     validate_controls,
 )
+from foleyvae.studio.server import ServerLimits, uvicorn_config
 from foleyvae.studio.session import (
     SAMPLE_LIBRARY,
-    VIDEO_SUFFIXES,
     LiveSession,
     ModelCatalog,
     ModelEntry,
@@ -59,8 +61,8 @@ from foleyvae.studio.session import (
     latent_std,
     material_choices,
     model_card,
-    mux_take,
 )
+from foleyvae.studio.uploads import mux_request, receive_file
 
 __all__ = ["StudioConfig", "Studio", "create_app", "serve_in_thread", "STATIC_DIR"]
 
@@ -84,6 +86,12 @@ class StudioConfig:
     max_upload_bytes: int = 50 * 1024 * 1024
     max_video_bytes: int = 2 * 1024 * 1024 * 1024
     default_block_size: int = 1024
+    upload_limits: DecodeLimits = field(default_factory=DecodeLimits)  # duration/channels/rate of uploads
+    max_json_bytes: int = MAX_JSON_BYTES
+    max_json_depth: int = MAX_JSON_DEPTH
+    max_take_seconds: float = 300.0  # a live take is closed at this length (it is held in memory until then)
+    server: ServerLimits = field(default_factory=ServerLimits)  # header/idle timeouts, connection cap
+    test_client_host: bool = False  # accept Host "testserver" (fastapi's TestClient): set by the tests only
 
 
 class Studio:
@@ -101,6 +109,7 @@ class Studio:
         self._render_lock = threading.Lock()
         self.live_owner: Any = None
         self.live: LiveSession | None = None  # the live page's session (inspection by tests and benchmarks)
+        self.logins = LoginCodes()  # one-time codes for opening the browser without the token on its command line
 
     def open_model(self, model_id: str) -> dict[str, Any]:
         entry = self.catalog.get(model_id)
@@ -149,18 +158,28 @@ class Studio:
             "takes": self.folder.takes(),
             "presets": self.folder.list_presets(),
             "capabilities": {"ffmpeg": ffmpeg_path() is not None},
-            "limits": {"upload_bytes": self.cfg.max_upload_bytes, "video_bytes": self.cfg.max_video_bytes},
+            "limits": {
+                "upload_bytes": self.cfg.max_upload_bytes,
+                "video_bytes": self.cfg.max_video_bytes,
+                "upload_seconds": self.cfg.upload_limits.max_seconds,
+                "upload_channels": self.cfg.upload_limits.max_channels,
+                "take_seconds": self.cfg.max_take_seconds,
+            },
             "default_block_size": self.cfg.default_block_size,
         }
 
     # offline work ----------------------------------------------------------------------------------------
     def _load_sample(self, sample_id: str, model: StreamModel) -> np.ndarray:
-        from foleyvae.audio.io import info, load
+        from dataclasses import replace
+
+        from foleyvae.audio.io import AudioError, load
 
         s = self.folder.sample(sample_id)
-        if info(s.path).duration > MAX_RENDER_SECONDS:
-            raise SecurityError(f"{s.name}: longer than {MAX_RENDER_SECONDS:.0f} s; cut it first")
-        audio, _ = load(s.path, sample_rate=int(model.sample_rate), channels=int(model.channels))
+        limits = replace(self.cfg.upload_limits, max_seconds=min(self.cfg.upload_limits.max_seconds, MAX_RENDER_SECONDS))
+        try:
+            audio, _ = load(s.path, sample_rate=int(model.sample_rate), channels=int(model.channels), limits=limits)
+        except AudioError as e:
+            raise SecurityError(str(e).replace(str(s.path), s.name)) from None
         return audio
 
     def render(self, sample_id: str, controls: dict[str, Any], block_size: int) -> dict[str, Any]:
@@ -238,10 +257,17 @@ def create_app(cfg: StudioConfig, studio: Studio | None = None) -> FastAPI:
     def err(status: int, message: str) -> JSONResponse:
         return JSONResponse({"error": message}, status_code=status)
 
+    extra_hosts = ("testserver",) if cfg.test_client_host else ()
+
     @app.middleware("http")
     async def guard(request: Request, call_next: Any) -> Any:
-        if not host_ok(request.headers.get("host"), cfg.host, None):
+        if not host_ok(request.headers.get("host"), cfg.host, None, extra_hosts):
             return err(403, "bad Host header")
+        code = request.query_params.get("code")
+        if request.url.path == "/login" and code:
+            if not st.logins.redeem(code):
+                return err(403, "this login link was used already or has expired: open the URL the studio printed")
+            return _secure(RedirectResponse(f"/?token={cfg.token}", status_code=303))
         given = request.query_params.get("token") or request.headers.get(TOKEN_HEADER)
         if not given:
             return err(401, "missing session token: open the URL the studio printed")
@@ -253,59 +279,24 @@ def create_app(cfg: StudioConfig, studio: Studio | None = None) -> FastAPI:
             response = err(400, str(e))
         except FoleyError as e:
             response = err(400, str(e))
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["Content-Security-Policy"] = (
-            "default-src 'self'; connect-src 'self' ws: wss:; media-src 'self' blob:; img-src 'self' data: blob:; "
-            "style-src 'self'; script-src 'self'; worker-src 'self' blob:; frame-ancestors 'none'"
-        )
-        return response
+        return _secure(response)
 
     @app.exception_handler(FoleyError)
     async def foley_error(request: Request, exc: FoleyError) -> JSONResponse:
         return err(400, str(exc))
 
-    async def json_body(request: Request, limit: int = 256 * 1024) -> Any:
-        body = await request.body()
-        if len(body) > limit:
-            raise SecurityError("request body too large")
-        try:
-            return json.loads(body or b"null")
-        except ValueError:
-            raise SecurityError("request body is not valid JSON") from None
+    async def json_body(request: Request) -> Any:
+        return await read_json(request, cfg.max_json_bytes, cfg.max_json_depth)
 
-    async def receive_file(request: Request, target: Path, limit: int, kinds: tuple[str, ...]) -> int:
-        """Stream a raw request body to ``target`` (a hidden .part first), refusing more than ``limit`` bytes."""
-        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if not any(ctype.startswith(k) for k in kinds):
-            raise _Http(415, f"content type {ctype or '(none)'!r} not accepted; send the raw file bytes")
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise _Http(413, f"file larger than the {limit // (1024 * 1024)} MB limit")
-        part = target.with_name("." + target.name + ".part")
-        n = 0
-        try:
-            with open(part, "wb") as f:
-                async for chunk in request.stream():
-                    n += len(chunk)
-                    if n > limit:
-                        raise _Http(413, f"file larger than the {limit // (1024 * 1024)} MB limit")
-                    f.write(chunk)
-            if n == 0:
-                raise _Http(400, "empty upload")
-            part.replace(target)
-        finally:
-            with contextlib.suppress(OSError):
-                part.unlink()
-        return n
-
-    @app.exception_handler(_Http)
-    async def http_error(request: Request, exc: _Http) -> JSONResponse:
+    @app.exception_handler(HttpError)
+    async def http_error(request: Request, exc: HttpError) -> JSONResponse:
         return err(exc.status, exc.message)
 
     # ------------------------------------------------------------------------------------------- page
+    @app.get("/login")
+    async def login() -> Response:  # with a valid ?code= the guard has answered already; with the token: the page
+        return RedirectResponse(f"/?token={cfg.token}", status_code=303)
+
     @app.get("/")
     async def index(request: Request) -> HTMLResponse:
         token = html.escape(cfg.token, quote=True)
@@ -344,18 +335,18 @@ def create_app(cfg: StudioConfig, studio: Studio | None = None) -> FastAPI:
         return [s.public() for s in st.folder.samples()]
 
     @app.get("/api/samples/{sample_id}.wav")
-    def sample_audio(sample_id: str) -> Any:
+    def sample_audio(sample_id: str) -> Any:  # the sample table lists only regular files, no symlinks
         s = st.folder.sample(sample_id)
         return FileResponse(s.path, media_type="audio/wav" if s.path.suffix == ".wav" else "application/octet-stream")
 
     @app.post("/api/upload")
     async def upload(request: Request, name: str = "upload.wav") -> Any:
-        from foleyvae.audio.io import AudioError, load
+        from foleyvae.audio.io import AudioError, validate
 
         target = st.folder.new_upload_path(name)
         await receive_file(request, target, cfg.max_upload_bytes, ("audio/", "application/octet-stream"))
-        try:
-            await asyncio.to_thread(load, target)
+        try:  # decoded block by block and thrown away: only the limits and the decodability are checked here
+            await asyncio.to_thread(validate, target, cfg.upload_limits)
         except AudioError as e:
             target.unlink(missing_ok=True)
             clean = target.name.split("-", 1)[-1]
@@ -397,20 +388,9 @@ def create_app(cfg: StudioConfig, studio: Studio | None = None) -> FastAPI:
 
     @app.post("/api/takes/{take_id}/mux")
     async def mux(request: Request, take_id: str, name: str = "video.mp4") -> Any:
-        d = st.folder.take_dir(take_id)
-        wet = st.folder.take_file(take_id, "wet")
         if ffmpeg_path() is None:
             return err(501, "ffmpeg is not installed on the studio's machine: export the WAV and mux it yourself")
-        vname = safe_name(name, VIDEO_SUFFIXES, "video")
-        video = d / f"picture{Path(vname).suffix}"
-        await receive_file(request, video, cfg.max_video_bytes, ("video/", "application/octet-stream"))
-        meta = json.loads((d / "meta.json").read_text())
-        out = d / f"{Path(vname).stem}-with-{take_id}{Path(vname).suffix}"
-        try:
-            await asyncio.to_thread(mux_take, video, wet, out, float(meta.get("video_time", 0.0)))
-        finally:
-            video.unlink(missing_ok=True)
-        return FileResponse(out, media_type="application/octet-stream", filename=out.name)
+        return await mux_request(request, st.folder, take_id, name, cfg.max_video_bytes)
 
     @app.get("/api/presets")
     def presets() -> list[str]:
@@ -418,22 +398,16 @@ def create_app(cfg: StudioConfig, studio: Studio | None = None) -> FastAPI:
 
     @app.get("/api/presets/{name}")
     def get_preset(name: str) -> Any:
-        p = st.folder.preset_path(name)
-        if not p.is_file():
-            return err(404, f"no preset {name!r}")
-        return json.loads(p.read_text())
+        data = st.folder.read_preset(name)
+        return err(404, f"no preset {name!r}") if data is None else data
 
     @app.post("/api/presets/{name}")
     async def save_preset(request: Request, name: str) -> Any:
-        from foleyvae.utils.atomic import atomic_write_text
-
         body = await json_body(request)
         model = st.require_model()
         labels = sorted(material_choices(model))
         clean = validate_controls(body, int(model.latent_size), labels)
-        p = st.folder.preset_path(name)
-        atomic_write_text(p, json.dumps(clean, indent=1))
-        return {"name": p.stem, "controls": clean}
+        return {"name": st.folder.write_preset(name, clean), "controls": clean}
 
     # ------------------------------------------------------------------------------------------- live
     @app.websocket("/ws")
@@ -443,7 +417,7 @@ def create_app(cfg: StudioConfig, studio: Studio | None = None) -> FastAPI:
         if (
             not token_ok(given, cfg.token)
             or not origin_ok(headers.get("origin"), headers.get("host"))
-            or not host_ok(headers.get("host"), cfg.host, None)
+            or not host_ok(headers.get("host"), cfg.host, None, extra_hosts)
         ):
             await websocket.close(code=1008)
             return
@@ -477,7 +451,7 @@ def create_app(cfg: StudioConfig, studio: Studio | None = None) -> FastAPI:
                             take = await asyncio.to_thread(live.finish_take)
                             if take:
                                 await send({"type": "take", "take": take})
-                            live = LiveSession(st.model, live.block_size, st.folder, st.entry.id if st.entry else None)
+                            live = _live(st, st.model, live.block_size)
                             st.live = live
                             version = st.model_version
                             await send({"type": "model", "model": st.card(), "latency_ms": _latency(live)})
@@ -491,10 +465,7 @@ def create_app(cfg: StudioConfig, studio: Studio | None = None) -> FastAPI:
                         continue
                     if text is None or len(text) > 64 * 1024:
                         raise SecurityError("message too large")
-                    try:
-                        msg = json.loads(text)
-                    except ValueError:
-                        raise SecurityError("message is not valid JSON") from None
+                    msg = parse_json(text, cfg.max_json_depth)
                     if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
                         raise SecurityError('message needs a "type"')
                     kind = msg["type"]
@@ -506,7 +477,7 @@ def create_app(cfg: StudioConfig, studio: Studio | None = None) -> FastAPI:
                         if live is not None:
                             await asyncio.to_thread(live.finish_take)
                         previous = dict(live.state) if live is not None else {}
-                        live = LiveSession(model, block, st.folder, st.entry.id if st.entry else None)
+                        live = _live(st, model, block)
                         st.live = live
                         version = st.model_version
                         if previous:
@@ -564,18 +535,29 @@ def create_app(cfg: StudioConfig, studio: Studio | None = None) -> FastAPI:
     return app
 
 
+def _live(st: Studio, model: StreamModel, block: int) -> LiveSession:
+    entry_id = st.entry.id if st.entry else None
+    return LiveSession(model, block, st.folder, entry_id, max_take_seconds=st.cfg.max_take_seconds)
+
+
+def _secure(response: Response) -> Response:
+    """The headers every answer carries (no referrer, no sniffing, no framing, no caching, a strict CSP)."""
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; connect-src 'self' ws: wss:; media-src 'self' blob:; img-src 'self' data: blob:; "
+        "style-src 'self'; script-src 'self'; worker-src 'self' blob:; frame-ancestors 'none'"
+    )
+    return response
+
+
 def _latency(live: LiveSession) -> float:
     v = getattr(live.engine, "latency_ms", None)
     if v is None:
         return round(1000.0 * (live.block_size + live.model.delay_samples) / live.model.sample_rate, 2)
     return round(float(v), 2)
-
-
-class _Http(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @contextlib.contextmanager
@@ -592,9 +574,7 @@ def serve_in_thread(cfg: StudioConfig, studio: Studio | None = None) -> Any:
         s.bind((cfg.host, 0))
         port = s.getsockname()[1]
     app = create_app(cfg, studio)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=cfg.host, port=port, log_level="warning", ws_max_size=MAX_WS_MESSAGE, lifespan="off")
-    )
+    server = uvicorn.Server(uvicorn_config(app, cfg.host, port, cfg.server, MAX_WS_MESSAGE))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20.0

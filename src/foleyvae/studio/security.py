@@ -13,6 +13,8 @@ import hmac
 import math
 import re
 import secrets
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from foleyvae.errors import FoleyError
 
 __all__ = [
     "TOKEN_HEADER",
+    "LoginCodes",
     "SecurityError",
     "new_token",
     "token_ok",
@@ -27,6 +30,7 @@ __all__ = [
     "host_ok",
     "safe_name",
     "inside",
+    "private_file",
     "validate_controls",
     "LOOPBACK_HOSTS",
 ]
@@ -34,6 +38,8 @@ __all__ = [
 TOKEN_HEADER = "x-studio-token"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_DOTS = re.compile(r"\.{2,}")
+MAX_NAME = 80
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
@@ -44,6 +50,37 @@ class SecurityError(FoleyError):
 def new_token() -> str:
     """A fresh random session token (URL-safe, 256 bits)."""
     return secrets.token_urlsafe(32)
+
+
+class LoginCodes:
+    """One-time login codes: the studio opens the browser on ``/login?code=C`` instead of the tokenised URL, since a
+    browser's command line (``/proc/PID/cmdline``) is readable by every local user. A code works once, within
+    ``ttl_s`` seconds; the page it leads to gets the token from the server, not from the command line.
+    """
+
+    def __init__(self, ttl_s: float = 120.0) -> None:
+        self.ttl_s = ttl_s
+        self._codes: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def issue(self) -> str:
+        code = secrets.token_urlsafe(24)
+        with self._lock:
+            now = time.monotonic()
+            self._codes = {c: t for c, t in self._codes.items() if t > now}
+            self._codes[code] = now + self.ttl_s
+        return code
+
+    def redeem(self, code: str) -> bool:
+        """True once for a fresh code (constant-time comparison); the code is spent either way."""
+        with self._lock:
+            now = time.monotonic()
+            hit = None
+            for c in list(self._codes):
+                if hmac.compare_digest(c.encode(), str(code).encode()):
+                    hit = c
+            expires = self._codes.pop(hit, 0.0) if hit is not None else 0.0
+        return expires > now
 
 
 def token_ok(given: str | None, expected: str) -> bool:
@@ -68,8 +105,12 @@ def origin_ok(origin: str | None, host_header: str | None) -> bool:
     return False
 
 
-def host_ok(host_header: str | None, bind_host: str, port: int | None) -> bool:
-    """When bound to loopback, the Host header must be a loopback name (blocks DNS-rebinding pages)."""
+def host_ok(host_header: str | None, bind_host: str, port: int | None, extra: tuple[str, ...] = ()) -> bool:
+    """When bound to loopback, the Host header must be a loopback name (blocks DNS-rebinding pages).
+
+    ``extra`` adds accepted names: only the tests pass ``("testserver",)`` (the test client's Host), through
+    ``StudioConfig.test_client_host``; a running studio accepts loopback names only.
+    """
     if bind_host not in LOOPBACK_HOSTS:
         return True
     if not host_header:
@@ -79,22 +120,24 @@ def host_ok(host_header: str | None, bind_host: str, port: int | None) -> bool:
         name = h.split("]")[0] + "]"
     else:
         name = h.rsplit(":", 1)[0] if ":" in h else h
-    return name in LOOPBACK_HOSTS or name == "testserver"
+    return name in LOOPBACK_HOSTS or name in extra
 
 
 def safe_name(name: str, allowed_suffixes: tuple[str, ...], default_stem: str = "file") -> str:
     """A client file name -> a plain basename with only ``[A-Za-z0-9._-]`` and an allowed suffix.
 
-    Raises SecurityError for a suffix not in ``allowed_suffixes``; folders in the name are dropped.
+    Raises SecurityError for a suffix not in ``allowed_suffixes``; folders in the name are dropped. Runs of dots
+    become one (``take..final.wav`` -> ``take.final.wav``: ids made from names may not hold ``..``), and a long
+    name loses the end of its stem, never its suffix (at most ``MAX_NAME`` characters in all).
     """
     base = re.split(r"[\\/]", name or "")[-1]
-    base = _SAFE.sub("_", base).lstrip(".")[:80]
+    base = _DOTS.sub(".", _SAFE.sub("_", base)).lstrip(".")
     suffix = Path(base).suffix.lower()
     if suffix not in allowed_suffixes:
         raise SecurityError(
             f"unsupported file type {suffix or '(no extension)'!r}; supported: {', '.join(allowed_suffixes)}"
         )
-    stem = Path(base).stem or default_stem
+    stem = Path(base).stem[: MAX_NAME - len(suffix)].rstrip(".") or default_stem
     return stem + suffix
 
 
@@ -103,6 +146,23 @@ def check_id(value: str, what: str = "id") -> str:
     if not isinstance(value, str) or not _ID.match(value) or ".." in value:
         raise SecurityError(f"invalid {what}")
     return value
+
+
+def private_file(root: Path, candidate: Path) -> bool:
+    """True when ``candidate`` is a regular file inside ``root`` and no symlink: a link planted in the session
+    folder is never followed, not even to another file inside it."""
+    try:
+        if candidate.is_symlink() or not candidate.is_file():
+            return False
+        rel = candidate.relative_to(root)
+    except (ValueError, OSError):
+        return False
+    parent = root
+    for part in rel.parts[:-1]:  # no linked folder on the way either
+        parent = parent / part
+        if parent.is_symlink():
+            return False
+    return inside(root, candidate)
 
 
 def inside(root: Path, candidate: Path) -> bool:

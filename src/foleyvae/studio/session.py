@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
+import os
 import struct
-import subprocess
 import threading
 import time
 import uuid
@@ -25,7 +24,8 @@ import numpy as np
 from foleyvae.errors import FoleyError
 from foleyvae.inference.materials import MaterialTable
 from foleyvae.inference.protocol import StreamModel
-from foleyvae.studio.security import SecurityError, check_id, inside, safe_name
+from foleyvae.studio.security import SecurityError, check_id, inside, private_file, safe_name
+from foleyvae.studio.video import VIDEO_SUFFIXES, ffmpeg_path, mux_take
 from foleyvae.utils.atomic import atomic_write_text
 
 __all__ = [
@@ -48,7 +48,6 @@ __all__ = [
 # [C * n] channel-planar. The reply echoes the header so the page can measure the round trip per block.
 FRAME_HEADER = struct.Struct("<IId")
 FLAG_RECORD = 1
-VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".m4v")
 SAMPLE_LIBRARY = Path(__file__).resolve().parent.parent / "assets" / "samples"
 
 
@@ -268,18 +267,35 @@ class Sample:
         return {"id": self.id, "name": self.name, "source": self.source}
 
 
+def private_dir(path: Path) -> Path:
+    """Make ``path`` (and missing parents) a folder only its owner can enter: 0700, whatever the umask."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+    return path
+
+
+def make_private(path: Path) -> Path:
+    """A file the studio wrote -> mode 0600 (recordings and uploads are nobody else's business)."""
+    os.chmod(path, 0o600)
+    return path
+
+
 class SessionFolder:
     """Everything the studio writes for one run of ``foleyvae studio``: uploads/, takes/, renders/, videos/,
     and presets/ (shared by sessions, in the parent work folder).
+
+    Folders are 0700 and files 0600. Files are served only when they are regular files inside their folder,
+    reached without a symlink: a link planted in the session folder is never followed.
     """
 
     def __init__(self, root: Path, library: Path = SAMPLE_LIBRARY) -> None:
         self.root = root
         self.library = library
-        for sub in ("uploads", "takes", "renders"):
-            (root / sub).mkdir(parents=True, exist_ok=True)
-        self.presets = root.parent / "presets"
-        self.presets.mkdir(parents=True, exist_ok=True)
+        if not root.parent.exists():
+            private_dir(root.parent)
+        for sub in ("", "uploads", "takes", "renders"):
+            private_dir(root / sub)
+        self.presets = private_dir(root.parent / "presets")
         self._lock = threading.Lock()
 
     # samples -----------------------------------------------------------------------------------------
@@ -291,8 +307,9 @@ class SessionFolder:
             for p in sorted(self.library.iterdir()):
                 if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS:
                     out.append(Sample(f"lib-{p.stem}", p.name, p, "library"))
-        for p in sorted((self.root / "uploads").iterdir()):
-            if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS and not p.name.startswith("."):
+        uploads = self.root / "uploads"
+        for p in sorted(uploads.iterdir()):
+            if private_file(uploads, p) and p.suffix.lower() in AUDIO_EXTENSIONS and not p.name.startswith("."):
                 out.append(Sample(f"up-{p.stem}", p.name.split("-", 1)[-1], p, "upload"))
         return out
 
@@ -317,7 +334,8 @@ class SessionFolder:
             while (base / f"{prefix}-{n:03d}").exists():
                 n += 1
             d = base / f"{prefix}-{n:03d}"
-            d.mkdir()
+            d.mkdir(mode=0o700)
+            os.chmod(d, 0o700)
             return d
 
     def takes(self) -> list[dict[str, Any]]:
@@ -325,7 +343,7 @@ class SessionFolder:
         for base in (self.root / "takes", self.root / "renders"):
             for d in base.iterdir():
                 meta = d / "meta.json"
-                if d.is_dir() and meta.is_file():
+                if not d.is_symlink() and d.is_dir() and private_file(d, meta):
                     try:
                         found.append((meta.stat().st_mtime_ns, d.name, json.loads(meta.read_text())))
                     except (ValueError, OSError):
@@ -336,15 +354,16 @@ class SessionFolder:
         check_id(take_id, "take id")
         for base in (self.root / "takes", self.root / "renders"):
             d = base / take_id
-            if d.is_dir() and inside(base, d) and (d / "meta.json").is_file():
+            if not d.is_symlink() and d.is_dir() and inside(base, d) and private_file(d, d / "meta.json"):
                 return d
         raise SecurityError(f"unknown take {take_id!r}")
 
     def take_file(self, take_id: str, which: str) -> Path:
         if which not in ("wet", "dry"):
             raise SecurityError("which must be 'wet' or 'dry'")
-        p = self.take_dir(take_id) / f"{which}.wav"
-        if not p.is_file():
+        d = self.take_dir(take_id)
+        p = d / f"{which}.wav"
+        if not private_file(d, p):
             raise SecurityError(f"take {take_id} has no {which} recording")
         return p
 
@@ -356,8 +375,8 @@ class SessionFolder:
 
         d = self.new_take_dir(prefix)
         if dry.size:
-            save(d / "dry.wav", dry, sample_rate)
-        save(d / "wet.wav", wet, sample_rate)
+            make_private(save(d / "dry.wav", dry, sample_rate))
+        make_private(save(d / "wet.wav", wet, sample_rate))
         record = {
             "id": d.name,
             "kind": prefix,
@@ -368,6 +387,7 @@ class SessionFolder:
             **meta,
         }
         atomic_write_text(d / "meta.json", json.dumps(record, indent=1))
+        make_private(d / "meta.json")
         return record
 
     # presets -----------------------------------------------------------------------------------------
@@ -375,37 +395,21 @@ class SessionFolder:
         stem = safe_name(f"{name}.json", (".json",), "preset")
         return self.presets / stem
 
+    def read_preset(self, name: str) -> Any:
+        """The preset's JSON, or None when there is none (a symlink planted in presets/ counts as none)."""
+        p = self.preset_path(name)
+        if not private_file(self.presets, p):
+            return None
+        return json.loads(p.read_text())
+
+    def write_preset(self, name: str, controls: dict[str, Any]) -> str:
+        p = self.preset_path(name)
+        atomic_write_text(p, json.dumps(controls, indent=1))
+        make_private(p)
+        return p.stem
+
     def list_presets(self) -> list[str]:
-        return sorted(p.stem for p in self.presets.glob("*.json"))
-
-
-# ------------------------------------------------------------------------------------------------ ffmpeg
-
-
-def ffmpeg_path() -> str | None:
-    return shutil.which("ffmpeg")
-
-
-def mux_take(video: Path, wet: Path, out: Path, video_offset_s: float, timeout_s: float = 300.0) -> Path:
-    """Put ``wet`` onto ``video``'s picture, starting at ``video_offset_s`` of the video (server-side ffmpeg).
-
-    The video stream is copied; the take becomes the only audio track (AAC, or Opus in .webm).
-    """
-    exe = ffmpeg_path()
-    if exe is None:
-        raise FoleyError("ffmpeg is not installed on the studio's machine; install it (apt-get install ffmpeg)")
-    delay_ms = max(0, int(round(video_offset_s * 1000.0)))
-    codec = ["-c:a", "libopus"] if out.suffix == ".webm" else ["-c:a", "aac", "-b:a", "256k"]
-    cmd = [exe, "-nostdin", "-y", "-loglevel", "error", "-i", str(video), "-i", str(wet), "-map", "0:v:0"]
-    cmd += ["-map", "1:a:0", "-c:v", "copy", "-af", f"adelay={delay_ms}:all=1", *codec, str(out)]
-    try:
-        r = subprocess.run(cmd, capture_output=True, timeout=timeout_s, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise FoleyError(f"ffmpeg took longer than {timeout_s:.0f} s and was stopped") from None
-    if r.returncode != 0:
-        msg = (r.stderr.decode(errors="replace").strip().splitlines() or ["unknown error"])[-1]
-        raise FoleyError(f"ffmpeg could not mux the take: {msg[:200]}")
-    return out
+        return sorted(p.stem for p in self.presets.glob("*.json") if private_file(self.presets, p))
 
 
 # -------------------------------------------------------------------------------------------- live engine
@@ -471,8 +475,16 @@ class LiveSession:
     """
 
     STATS_EVERY_S = 0.04
+    LIMIT_REACHED = "length limit"  # a take's ``stopped`` field when the server closed it at max_take_seconds
 
-    def __init__(self, model: StreamModel, block_size: int, folder: SessionFolder, model_id: str | None = None):
+    def __init__(
+        self,
+        model: StreamModel,
+        block_size: int,
+        folder: SessionFolder,
+        model_id: str | None = None,
+        max_take_seconds: float = 600.0,
+    ):
         check_block_size(block_size)
         self.model = model
         self.model_id = model_id
@@ -487,6 +499,11 @@ class LiveSession:
         self._rec_dry: list[np.ndarray] | None = None
         self._rec_wet: list[np.ndarray] = []
         self._rec_meta: dict[str, Any] = {}
+        # A take lives in memory until it stops (~0.35 MB per second per channel, dry + wet): it is closed at this
+        # length, and flagged frames after it are dropped until the page stops recording (or arms a new take).
+        self.max_take_frames = max(1, int(max_take_seconds * float(model.sample_rate)))
+        self._rec_frames = 0
+        self._capped = False
         self._last_stats = 0.0
         self.blocks = 0
         self.proc_ms_max = 0.0
@@ -502,6 +519,7 @@ class LiveSession:
     def arm_record(self, meta: dict[str, Any]) -> None:
         """The next frames flagged FLAG_RECORD start a take with this metadata (video time, source...)."""
         self._rec_meta = dict(meta)
+        self._capped = False
 
     def process_frame(self, frame: bytes) -> tuple[bytes, dict[str, Any] | None, dict[str, Any] | None]:
         """-> (reply frame, stats message or None, finished take record or None)."""
@@ -518,14 +536,7 @@ class LiveSession:
         ms = 1000.0 * (time.perf_counter() - t0)
         self.blocks += 1
         self.proc_ms_max = max(self.proc_ms_max, ms)
-        take = None
-        if flags & FLAG_RECORD:
-            if self._rec_dry is None:
-                self._rec_dry, self._rec_wet = [], []
-            self._rec_dry.append(x.copy())
-            self._rec_wet.append(y.copy())
-        elif self._rec_dry is not None:
-            take = self.finish_take()
+        take = self._record(x, y, bool(flags & FLAG_RECORD))
         reply = FRAME_HEADER.pack(seq, flags, t_client) + y.astype("<f4").tobytes()
         stats = None
         now = time.perf_counter()
@@ -551,6 +562,25 @@ class LiveSession:
             }
         return reply, stats, take
 
+    def _record(self, x: np.ndarray, y: np.ndarray, flagged: bool) -> dict[str, Any] | None:
+        """Append a flagged block ``[C, n]`` to the take; returns the take record when it closes here."""
+        if not flagged:
+            self._capped = False
+            return self.finish_take() if self._rec_dry is not None else None
+        if self._capped:
+            return None
+        if self._rec_dry is None:
+            self._rec_dry, self._rec_wet, self._rec_frames = [], [], 0
+        room = self.max_take_frames - self._rec_frames
+        self._rec_dry.append(x[:, :room].copy())
+        self._rec_wet.append(y[:, :room].copy())
+        self._rec_frames += min(room, x.shape[1])
+        if self._rec_frames < self.max_take_frames:
+            return None
+        self._capped = True
+        self._rec_meta["stopped"] = self.LIMIT_REACHED
+        return self.finish_take()
+
     def finish_take(self) -> dict[str, Any] | None:
         """Close the take being recorded (if any): wet is shifted by the model delay so it lines up with dry."""
         if self._rec_dry is None:
@@ -571,6 +601,9 @@ class LiveSession:
             "video_time": float(self._rec_meta.get("video_time", 0.0) or 0.0),
             "source": self._rec_meta.get("source", "live"),
         }
+        if "stopped" in self._rec_meta:
+            meta["stopped"] = self._rec_meta["stopped"]
+            meta["max_seconds"] = round(self.max_take_frames / float(self.model.sample_rate), 3)
         self._rec_meta = {}
         return self.folder.save_take(dry, wet, int(self.model.sample_rate), meta)
 
