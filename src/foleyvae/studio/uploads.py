@@ -75,7 +75,6 @@ async def mux_request(request: Any, folder: SessionFolder, take_id: str, name: s
         meta = json.loads((d / "meta.json").read_text())
         out = work / f"{vname.stem}-with-{take_id}{vname.suffix}"
         await asyncio.to_thread(mux_take, video, wet, out, float(meta.get("video_time", 0.0)), folder.root)
-        os.chmod(out, 0o600)
         video.unlink(missing_ok=True)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)

@@ -10,6 +10,7 @@ inside the session folder, given to ffmpeg as ``file:`` URLs.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -73,6 +74,8 @@ def mux_take(
     cmd = [exe, "-nostdin", "-y", "-loglevel", "error", *_input(demuxer, video), *_input("wav", wet)]
     cmd += ["-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-af", f"adelay={delay_ms}:all=1", *codec]
     cmd += ["-protocol_whitelist", "file", f"file:{out}"]
+    # created here 0600 (ffmpeg -y truncates it, keeping the mode; made by ffmpeg it would follow the umask)
+    os.close(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600))
     try:
         r = subprocess.run(cmd, capture_output=True, timeout=timeout_s, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:

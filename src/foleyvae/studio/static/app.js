@@ -478,6 +478,11 @@ function toggleRecord() {
 
 function onTake(t) {
   studio.lastTake = t;
+  if (t.stopped === "length limit") {
+    // the server closed the take at its length cap (it is held in memory while recording)
+    if (recording) toggleRecord();
+    showError(`recording stopped: takes are limited to ${t.max_seconds} s (foleyvae studio --max-take-seconds)`);
+  }
   refreshTakes();
 }
 
