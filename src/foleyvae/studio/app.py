@@ -109,6 +109,7 @@ class Studio:
         self._render_lock = threading.Lock()
         self.live_owner: Any = None
         self.live: LiveSession | None = None  # the live page's session (inspection by tests and benchmarks)
+        self.connections: Any = None  # the server's ConnectionGuard once served (studio.server; tests read it)
         self.logins = LoginCodes()  # one-time codes for opening the browser without the token on its command line
 
     def open_model(self, model_id: str) -> dict[str, Any]:

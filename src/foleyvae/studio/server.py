@@ -39,7 +39,11 @@ class ServerLimits:
 
 
 class ConnectionGuard:
-    """Shared by the connections of one server: who waits for headers (oldest first) and counters for tests."""
+    """Shared by the connections of one server: who waits for headers (oldest first) and counters for tests.
+
+    ``open`` counts connections not being closed; the sockets of closed ones go on the loop's next turn, so the
+    descriptors in use stay under the cap plus one accept batch (uvicorn's ``backlog``).
+    """
 
     def __init__(self, limits: ServerLimits) -> None:
         self.limits = limits
@@ -115,6 +119,9 @@ def guarded_protocol(guard: ConnectionGuard) -> type[asyncio.Protocol]:
 
         def close_now(self) -> None:
             self._disarm()
+            if self._counted:  # counted out now: connection_lost only runs on the loop's next turn
+                self._counted = False
+                guard.open -= 1
             if not self.transport.is_closing():
                 self.transport.close()
 
@@ -126,7 +133,10 @@ def uvicorn_config(app: Any, host: str, port: int, limits: ServerLimits, ws_max_
     import uvicorn
 
     guard = ConnectionGuard(limits)
-    app.state.connections = guard
+    app.state.connections = guard  # counters for tests and benchmarks (studio.connections too)
+    studio = getattr(app.state, "studio", None)
+    if studio is not None:
+        studio.connections = guard
     return uvicorn.Config(
         app,
         host=host,
