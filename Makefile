@@ -59,8 +59,9 @@ zoo: $(STAMP)
 	scripts/zoo.sh $(ZOO_MIN)
 
 # issue #12, the long reliability runs: atheris on every fuzz target for FUZZ_S seconds each (counts in
-# benchmarks/results/fuzz_long.json), the kill tests with KILL_REPEAT times the random kills, then the 10-minute live
-# soak on a private JACK dummy server (benchmarks/results/soak_live.json).
+# benchmarks/results/fuzz_long.json), the kill tests with KILL_REPEAT times the random kills, issue #25's studio checks
+# at full size (the real 1000 s FLAC bomb, 5000 slow connections), then the 10-minute live soak on a private JACK
+# dummy server (benchmarks/results/soak_live.json).
 FUZZ_S ?= 120
 KILL_REPEAT ?= 5
 soak: sysdeps $(STAMP)
@@ -68,4 +69,6 @@ soak: sysdeps $(STAMP)
 	FOLEYVAE_FUZZ_SECONDS=$(FUZZ_S) FOLEYVAE_REQUIRE_ALL=1 $(PY) -m pytest -q -s tests/reliability/test_atheris.py
 	FOLEYVAE_KILL_REPEAT=$(KILL_REPEAT) FOLEYVAE_REQUIRE_ALL=1 $(PY) -m pytest -q tests/reliability/test_kill.py \
 		tests/training/test_training.py -k "kill"
+	FOLEYVAE_SOAK=1 FOLEYVAE_REQUIRE_ALL=1 $(PY) -m pytest -q -s tests/studio/test_hardening.py \
+		tests/studio/test_hardening_net.py -k "bomb or slow"
 	$(PY) benchmarks/soak_live.py --minutes 10

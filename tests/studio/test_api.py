@@ -325,7 +325,8 @@ def test_mux_take_onto_a_video(client: Any, tmp_path: Path) -> None:
     )
     assert junk.status_code == 400 and "not an MP4/MOV/M4V or Matroska/WebM" in junk.json()["error"]
     junk = client.post(  # the right first box, then garbage: ffmpeg's own one-line error
-        f"/api/takes/{take['id']}/mux?name=a.mp4", content=b"\0\0\0\x10ftypisom" + b"x" * 100,
+        f"/api/takes/{take['id']}/mux?name=a.mp4",
+        content=b"\0\0\0\x10ftypisom" + b"x" * 100,
         headers={"Content-Type": "video/mp4"},
     )
     assert junk.status_code == 400 and "ffmpeg could not mux" in junk.json()["error"]

@@ -53,3 +53,42 @@ def test_studio_bad_model_is_one_line_error(tmp_path: Path) -> None:
 
     rc = main(["studio", "--no-browser", "--model", "nope", "--workdir", str(tmp_path), "--runs", str(tmp_path)])
     assert rc == 1
+
+
+def test_browser_is_opened_without_the_token_on_its_command_line(tmp_path: Path) -> None:
+    """The browser gets a one-time /login?code= URL (its command line is readable by every local user); the code
+    leads to the page once, then it is spent."""
+    argv_file = tmp_path / "browser-argv"
+    fake = tmp_path / "fake-browser"
+    fake.write_text(f'#!/bin/sh\nprintf "%s\\n" "$0" "$@" > {argv_file}\n')
+    fake.chmod(0o755)
+    env = dict(os.environ, PYTHONUNBUFFERED="1", BROWSER=str(fake))
+    cmd = [sys.executable, "-m", "foleyvae.cli.main", "studio", "--port", "0", "--model", "demo"]
+    cmd += ["--workdir", str(tmp_path / "w"), "--runs", str(tmp_path / "runs")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        url = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and url is None:
+            m = re.search(r"(http://127\.0\.0\.1:\d+/\?token=[\w-]+)", proc.stdout.readline())
+            url = m.group(1) if m else None
+            assert proc.poll() is None, "the studio exited"
+        assert url
+        token = url.split("token=")[1]
+        while not argv_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        argv = argv_file.read_text()
+        assert token not in argv
+        login = re.search(r"(http://127\.0\.0\.1:\d+/login\?code=[\w-]+)", argv)
+        assert login, argv
+        with urllib.request.urlopen(login.group(1), timeout=10) as r:  # follows the redirect to the page
+            assert r.status == 200 and token in r.read().decode()
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(login.group(1), timeout=10)
+        assert e.value.code == 403
+        modes = {p: oct(p.stat().st_mode & 0o777) for p in [tmp_path / "w", *(tmp_path / "w").rglob("*")]}
+        assert all(m == "0o700" for p, m in modes.items() if p.is_dir()) and len(modes) >= 5, modes
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

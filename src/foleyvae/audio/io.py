@@ -197,9 +197,9 @@ def validate(path: str | Path, limits: DecodeLimits) -> AudioInfo:
     p = Path(path)
     _check_readable(p)
     frames, sr, ch = 0, 0, 0
-    for block, sr in _blocks(p, limits):
+    for block, rate in _blocks(p, limits):
         frames += block.shape[0]
-        ch = block.shape[1]
+        sr, ch = rate, block.shape[1]
     return AudioInfo(sr, ch, frames)
 
 
@@ -207,7 +207,8 @@ def _load_limited(p: Path, limits: DecodeLimits, channels: int | None) -> tuple[
     """Block-wise decode (mixed to ``channels`` per block, so many-channel files never sit whole in memory)."""
     parts: list[np.ndarray] = []
     sr = 0
-    for block, sr in _blocks(p, limits):
+    for block, rate in _blocks(p, limits):
+        sr = rate
         a = np.ascontiguousarray(block.T)
         parts.append(to_channels(a, channels) if channels is not None else a)
     return np.concatenate(parts, axis=1), int(sr)

@@ -176,7 +176,9 @@ class Studio:
         from foleyvae.audio.io import AudioError, load
 
         s = self.folder.sample(sample_id)
-        limits = replace(self.cfg.upload_limits, max_seconds=min(self.cfg.upload_limits.max_seconds, MAX_RENDER_SECONDS))
+        limits = replace(
+            self.cfg.upload_limits, max_seconds=min(self.cfg.upload_limits.max_seconds, MAX_RENDER_SECONDS)
+        )
         try:
             audio, _ = load(s.path, sample_rate=int(model.sample_rate), channels=int(model.channels), limits=limits)
         except AudioError as e:

@@ -78,4 +78,3 @@ async def read_body(request: Any, limit: int) -> bytes:
 async def read_json(request: Any, limit: int = MAX_JSON_BYTES, max_depth: int = MAX_JSON_DEPTH) -> Any:
     """:func:`read_body` then :func:`parse_json`."""
     return parse_json(await read_body(request, limit), max_depth)
-
