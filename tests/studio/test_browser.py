@@ -241,6 +241,31 @@ def test_record_and_download_a_take(page: Any, server: tuple[str, Any], tmp_path
     time.sleep(0.1)
 
 
+def test_the_page_says_when_a_take_reaches_the_length_limit(page: Any, server: tuple[str, Any]) -> None:
+    _, studio = server
+    old, block = studio.cfg.max_take_seconds, page.eval_on_selector("#block-size", "el => el.value")
+    studio.cfg.max_take_seconds = 0.5  # read when the stream starts
+    try:
+        if page.evaluate("window.studio.running"):
+            page.click("#stop")
+        page.select_option("#block-size", "256")  # another block size: the page opens a new stream
+        page.click("#mic")
+        wait_blocks(page, 5)
+        errors = page.evaluate("window.studio.errors.length")
+        page.click("#record")
+        page.wait_for_function(f"window.studio.errors.length > {errors}", timeout=15000)
+        msg = page.evaluate("window.studio.errors[window.studio.errors.length - 1]")
+        assert "takes are limited to 0.5 s" in msg
+        assert page.locator("#errors").inner_text() == msg and "Record" in page.locator("#record").inner_text()
+        take = page.evaluate("window.studio.lastTake")
+        assert take["stopped"] == "length limit" and take["duration"] == 0.5
+    finally:
+        studio.cfg.max_take_seconds = old
+        page.click("#stop")
+        page.select_option("#block-size", block)
+        time.sleep(0.1)
+
+
 def test_upload_by_file_picker(page: Any, tmp_path: Path) -> None:
     from foleyvae.studio.demo import synth_footstep
 
