@@ -92,3 +92,41 @@ def test_save_is_atomic_and_refuses_bad_data(tmp_path: Path) -> None:
         aio.save(tmp_path / "t.mp4", footstep("metal"), SR)
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["t.wav"]
+
+
+def test_decode_limits_header_and_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Untrusted files: refused on the header (rate, channels, length), then while decoding block by block, so a
+    header that understates the length cannot get past the limit; a file inside the limits loads as without them."""
+    import soundfile as sf
+
+    x = np.stack([footstep("wood"), footstep("metal"), footstep("gravel")])  # [3, T]
+    p = aio.save(tmp_path / "a.wav", x, SR)
+    seconds = x.shape[1] / SR
+    ok = aio.DecodeLimits(max_seconds=seconds + 0.01, max_channels=3, block_frames=1000)
+    y, sr = aio.load(p, limits=ok)
+    np.testing.assert_array_equal(y, aio.load(p)[0])
+    mono, _ = aio.load(p, channels=1, limits=ok)  # mixed down block by block
+    np.testing.assert_allclose(mono, aio.load(p, channels=1)[0], atol=1e-7)
+    assert aio.validate(p, ok) == aio.AudioInfo(SR, 3, x.shape[1])
+    refusals = {
+        "3 channels; at most 2": aio.DecodeLimits(max_channels=2),
+        f"at most {seconds / 2:g} s": aio.DecodeLimits(max_seconds=seconds / 2),
+        "over the 22050 Hz limit": aio.DecodeLimits(max_sample_rate=22050),
+    }
+    for needle, lim in refusals.items():
+        for fn in (aio.validate, lambda q, lim=lim: aio.load(q, limits=lim)):
+            with pytest.raises(aio.AudioError, match=needle) as e:
+                fn(p, lim)
+            assert "\n" not in str(e.value) and str(p) in str(e.value)
+    # a lying header: it claims 100 frames; decoding stops (and refuses) at the first block past the limit
+    real_info = sf.info
+
+    def lying_info(path: str) -> object:
+        i = real_info(path)
+        return type("Info", (), {"samplerate": i.samplerate, "channels": i.channels, "frames": 100})()
+
+    monkeypatch.setattr(sf, "info", lying_info)
+    short = aio.DecodeLimits(max_seconds=2000 / SR, block_frames=1000)
+    for fn in (aio.validate, lambda q: aio.load(q, limits=short)):
+        with pytest.raises(aio.AudioError, match="longer than the"):
+            fn(p, short) if fn is aio.validate else fn(p)
