@@ -3,6 +3,7 @@
 Routes (all need the session token, as ``?token=`` or the ``X-Studio-Token`` header):
 
 =========================================  ==================================================================
+``GET /login?code=C``                      one-time code (the browser's command line) -> 303 to the page
 ``GET /``                                  the page (token templated into its asset URLs)
 ``GET /static/{name}``                     page assets (a fixed list of files)
 ``GET /api/state``                         model card, models, samples, takes, presets, capabilities
@@ -16,6 +17,11 @@ Routes (all need the session token, as ``?token=`` or the ``X-Studio-Token`` hea
 ``GET|POST /api/presets[/{name}]``         control presets (JSON)
 ``WS /ws``                                 live audio: binary frames (see session.FRAME_HEADER) + JSON controls
 =========================================  ==================================================================
+
+Limits (issue #25; ``StudioConfig``): JSON bodies are read with a size and depth cap (``limits``), uploads are
+decoded block by block within ``upload_limits`` (``audio.io.DecodeLimits``), muxes run in their own folder with a
+whitelisted ffmpeg (``uploads``, ``video``), live takes stop at ``max_take_seconds``, and the server closes
+connections that are slow to send their headers and caps how many are open (``server``).
 """
 
 from __future__ import annotations
