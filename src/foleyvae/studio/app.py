@@ -474,7 +474,7 @@ def create_app(cfg: StudioConfig, studio: Studio | None = None) -> FastAPI:
                         continue
                     if text is None or len(text) > 64 * 1024:
                         raise SecurityError("message too large")
-                    msg = parse_json(text, cfg.max_json_depth)
+                    msg = parse_json(text, cfg.max_json_depth, "message")
                     if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
                         raise SecurityError('message needs a "type"')
                     kind = msg["type"]

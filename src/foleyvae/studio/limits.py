@@ -43,15 +43,15 @@ def json_depth(raw: bytes) -> int:
     return int(np.cumsum(step).max(initial=0))
 
 
-def parse_json(raw: bytes | str, max_depth: int = MAX_JSON_DEPTH) -> Any:
+def parse_json(raw: bytes | str, max_depth: int = MAX_JSON_DEPTH, what: str = "request body") -> Any:
     """Parse a JSON text that came from a client; SecurityError (one line) when it is too deep or invalid."""
     data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
     if json_depth(data) > max_depth:
-        raise SecurityError(f"JSON nested deeper than {max_depth} levels")
+        raise SecurityError(f"{what}: JSON nested deeper than {max_depth} levels")
     try:
         return json.loads(data or b"null")
     except (ValueError, RecursionError):
-        raise SecurityError("request body is not valid JSON") from None
+        raise SecurityError(f"{what} is not valid JSON") from None
 
 
 def _too_large(limit: int) -> HttpError:
