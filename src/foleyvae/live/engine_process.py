@@ -53,6 +53,7 @@ _CTL_LEN = 1 + 3 * MAX_LATENT + len(SCALAR_FIELDS)
 _BOOL_FIELDS = frozenset(("freeze", "limiter"))
 # child counters: blocks, nan_blocks, model_calls, max_process_s, total_process_s, last_process_s
 _N_STATS = 6
+_REAP_TIMEOUT_S = 5.0  # how long a child whose pipes hit EOF may take to become reapable
 
 
 def _pack_controls(c: Controls, ctl: np.ndarray) -> None:
@@ -287,22 +288,32 @@ class _Child:
     def post(self, cmd: int) -> None:
         try:
             os.write(self.cmd_w, bytes((cmd,)))
-        except OSError:
-            raise EngineError(f"engine process failed: {self._failure()}") from None
+        except OSError:  # EPIPE: the child closed its end, i.e. it is exiting
+            raise EngineError(f"engine process failed: {self._failure(exiting=True)}") from None
 
     def wait(self, timeout_s: float) -> None:
         """Wait for the answer to the last post; EngineError if the child died, failed or hung."""
         ready, _, _ = select.select([self.done_r], [], [], timeout_s)
-        if not ready or not os.read(self.done_r, 1):
-            raise EngineError(f"engine process failed: {self._failure()}")
+        if not ready:
+            raise EngineError(f"engine process failed: {self._failure(exiting=False)}")
+        if not os.read(self.done_r, 1):  # EOF: only the child's exit closes its end
+            raise EngineError(f"engine process failed: {self._failure(exiting=True)}")
 
-    def _failure(self) -> str:
+    def _failure(self, exiting: bool) -> str:
+        """Why the child stopped answering: its error line, its exit code, or that it hangs.
+
+        ``exiting``: its pipe reached EOF. A dying process's pipes close a moment before it can be reaped (the
+        kernel closes its files, then makes it a zombie), so the exit code is waited for (bounded) rather than
+        polled once: under load a single poll saw it still running and misreported a killed child as hung.
+        """
         msg = _read_line(self.proc, 1.0)
         if msg is not None:
             return str(msg[1])
-        if self.proc.poll() is not None:
-            return f"it exited with code {self.proc.returncode}"
-        return "it stopped answering"
+        try:
+            code = self.proc.wait(_REAP_TIMEOUT_S) if exiting else self.proc.poll()
+        except subprocess.TimeoutExpired:
+            code = None
+        return "it stopped answering" if code is None else f"it exited with code {code}"
 
     def stats(self) -> EngineStats:
         """The child's counters, less ``offset``."""
