@@ -273,3 +273,32 @@ def test_time_budget_ends_with_a_checkpoint_and_latent_analysis(dataset: Path, t
     st = load_checkpoint(out / "checkpoints" / "last.ckpt")
     assert 0 < st["step"] < 100000
     assert load_run(out).latent is not None
+
+
+def test_mclt_run_on_one_valid_clip_warns_and_keeps_its_checkpoint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An MCLT model has one latent frame per clip: a one-clip validation set cannot be analysed (PCA needs 2
+    frames). The finished training still exits 0 with its checkpoint, one warning line, and exports."""
+    import soundfile as sf
+
+    from foleyvae.data.prepare import PrepareOptions, prepare_dataset
+    from tests.conftest import footstep
+
+    src = tmp_path / "src"
+    for i, mat in enumerate(("wood", "metal", "gravel", "wood")):  # 4 files, valid fraction 0.25: 1 valid clip
+        p = src / "footsteps" / mat / f"{mat}{i}.wav"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(str(p), footstep(mat, dur=0.3, seed=i), 44100)
+    prepare_dataset([src], tmp_path / "ds", PrepareOptions(valid_fraction=0.25))
+    tiny = ["model.frame_length=32", "model.clip_samples=2048", "model.capacity=2", "model.latent_size=4"]
+    tiny += ["train.n_samples=2048", "train.batch_size=2", "train.max_steps=2", "train.phase1_steps=2"]
+    out = tmp_path / "run"
+    args = ["train", "--data", str(tmp_path / "ds"), "--preset", "mclt-2d", "--out", str(out), "--no-progress"]
+    assert main([*args, *(a for kv in tiny for a in ("--set", kv))]) == 0
+    err = capsys.readouterr().err
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "needs at least 2 latent frames" in warnings[0]
+    assert load_checkpoint(out / "checkpoints" / "last.ckpt")["step"] == 2
+    assert not (out / "latent.json").exists()
+    assert main(["export", str(out), "-o", str(tmp_path / "m.ts")]) == 0

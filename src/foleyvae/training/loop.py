@@ -325,7 +325,7 @@ def train(cfg: Config, opts: TrainOptions) -> TrainResult:
             if step == t.phase1_steps and t.phase1_steps > 0:
                 checkpoint("phase1.ckpt")
                 if info.is_main:
-                    analyze_run_model(model, valid_ds, out, device)
+                    _analyze_or_warn(model, valid_ds, out, device, opts.log)
                     model.train()
             elif step % t.checkpoint_every == 0:
                 checkpoint()
@@ -333,7 +333,7 @@ def train(cfg: Config, opts: TrainOptions) -> TrainResult:
             checkpoint()
         finished = budget_spent or (not stopped and step >= t.max_steps)  # not a signal or --stop-at pause
         if info.is_main and finished and t.phase1_steps != step:
-            analyze_run_model(model, valid_ds, out, device)
+            _analyze_or_warn(model, valid_ds, out, device, opts.log)
     bar.close()
     if writer is not None:
         writer.close()
@@ -446,6 +446,16 @@ def analyze_run_model(model: Any, ds: Any, out: Path, device: torch.device) -> A
     space = fit_latent_space(np.stack(means).astype(np.float64), labels)
     space.save(out / "latent.json")
     return space
+
+
+def _analyze_or_warn(model: Any, ds: Any, out: Path, device: torch.device, log: Callable[[str], None]) -> None:
+    """:func:`analyze_run_model`, but an analysis the data cannot support (e.g. an MCLT model's single latent frame
+    over a one-clip validation set) only warns: the training is done and its checkpoint stands; export works
+    without ``latent.json`` (raw latent order)."""
+    try:
+        analyze_run_model(model, ds, out, device)
+    except FoleyError as e:
+        log(f"warning: no latent analysis ({e}); the checkpoint is kept, export uses the raw latent order")
 
 
 def _append_jsonl(path: Path, row: dict[str, float]) -> None:
