@@ -75,7 +75,7 @@ def test_live_session_on_jack_records_aligned_take(
 
     for k, v in jack_server.items():
         monkeypatch.setenv(k, v)
-    from foleyvae.live import stall_canary
+    from tests.support import stall_canary
 
     take, stats_path = tmp_path / "take.wav", tmp_path / "stats.json"
     canary = stall_canary.start()  # machine stalls (the VM not running at all) during the session
