@@ -13,7 +13,6 @@ Run:  .venv/bin/python benchmarks/engine_speed.py [--seconds 4]     (writes benc
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -24,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from _results import write_results
 
 from foleyvae.inference.engine import StreamingEngine
 from foleyvae.inference.protocol import StreamModel
@@ -175,9 +175,7 @@ def main() -> None:
         "section 3 measured 221 ms for v2_small non-causal).",
         "rows": rows,
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, indent=1))
-    print(f"wrote {args.out}")
+    write_results(args.out, out, indent=1)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from _results import write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULT = ROOT / "benchmarks" / "results" / "mclt_family.json"
@@ -186,9 +187,7 @@ def main() -> int:
     }
     if previous is not None:
         result["synthetic_previous"] = previous
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_results(args.out, result)
     return 0
 
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
 import platform
 import random
@@ -50,8 +49,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _results import write_results
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests.support: the stall canary, shared with the JACK tests
+from tests.support import stall_canary  # noqa: E402
+
 RESULT = Path(__file__).parent / "results" / "soak_live.json"
 SAMPLES = ROOT / "src" / "foleyvae" / "assets" / "samples"
 SR = 44100
@@ -251,8 +254,6 @@ def driver_xruns(log: str) -> int:
 def jack_only(args: argparse.Namespace, env: dict[str, str], jack_log: str) -> dict[str, Any]:
     """The host's floor: jackd, the player and the stall canary only (no Python audio, no model) for the same
     warm-up + minutes; counts jackd's own late cycles and the xrun lines that name a client."""
-    from foleyvae.live import stall_canary
-
     workdir = Path(tempfile.mkdtemp(prefix="foleyvae-soak-"))
     canary = stall_canary.start(env)
     player: subprocess.Popen[str] | None = None
@@ -430,7 +431,6 @@ def soak(args: argparse.Namespace, env: dict[str, str], jack_log: str) -> dict[s
     torch.set_num_threads(1)
     torch.set_flush_denormal(True)
     from foleyvae.inference.engine import StreamingEngine
-    from foleyvae.live import stall_canary
     from foleyvae.live.audio_io import LiveSession
     from foleyvae.live.engine_process import EngineProcess
 
@@ -805,10 +805,7 @@ def main() -> int:
             args.out = RESULT.with_name("soak_jack_only.json")
     else:
         print_table(r)
-    from foleyvae.utils.atomic import atomic_write_text
-
-    atomic_write_text(args.out, json.dumps(r, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_results(args.out, r)
     return 0
 
 

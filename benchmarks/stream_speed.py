@@ -20,7 +20,6 @@ Run:  .venv/bin/python benchmarks/stream_speed.py [--quick]   (writes benchmarks
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import tempfile
@@ -31,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from _results import write_results
 
 from foleyvae.config import preset
 from foleyvae.export.loader import load_model
@@ -216,9 +216,7 @@ def main() -> int:
             "models": infos,
             "rows": rows,
         }
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {args.out}")
+        write_results(args.out, result)
     return 0
 
 
