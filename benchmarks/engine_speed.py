@@ -26,7 +26,7 @@ import torch
 from _results import write_results
 
 from foleyvae.inference.engine import StreamingEngine
-from foleyvae.inference.protocol import StreamModel
+from foleyvae.playable.protocol import StreamModel
 
 BLOCKS = (256, 512, 1024, 2048, 4096)
 RESULT = Path(__file__).parent / "results" / "engine_speed.json"
@@ -87,8 +87,8 @@ def bench(model: StreamModel, block: int, seconds: float, rounds: int = 3) -> di
 
 def foley_models(tmp: Path) -> list[tuple[str, StreamModel]]:
     from foleyvae.config import preset
-    from foleyvae.inference.adapters import EagerStreamModel
     from foleyvae.models.builders import build_model
+    from foleyvae.playable.adapters import EagerStreamModel
 
     torch.manual_seed(0)
     cfg = preset("foley-small")

@@ -35,8 +35,8 @@ from _results import write_results
 from foleyvae.config import preset
 from foleyvae.export.loader import load_model
 from foleyvae.export.torchscript import export_model, quiet_jit, synthetic_footstep
-from foleyvae.inference.adapters import EagerStreamModel
 from foleyvae.models.builders import build_model
+from foleyvae.playable.adapters import EagerStreamModel
 
 BLOCKS = (64, 256, 512, 1024, 2048, 4096)
 PRESETS = ("foley-small", "foley-small-48k")

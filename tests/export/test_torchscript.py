@@ -14,8 +14,8 @@ from foleyvae.config import Config
 from foleyvae.errors import FoleyError
 from foleyvae.export import torchscript as ts_mod
 from foleyvae.export.torchscript import EXTRA_FILE, choose_dims, export_model, synthetic_footstep
-from foleyvae.inference.adapters import EagerStreamModel
 from foleyvae.models.base import AutoEncoder
+from foleyvae.playable.adapters import EagerStreamModel
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*torch.jit:DeprecationWarning")
 

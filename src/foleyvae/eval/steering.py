@@ -31,7 +31,7 @@ from foleyvae.eval.embeddings import embed
 from foleyvae.eval.metrics import loudness_correlation, onset_scores
 from foleyvae.inference.materials import MaterialTable, material_of
 from foleyvae.inference.mixing import decode_latent, encode_sound, material_table
-from foleyvae.inference.protocol import StreamModel
+from foleyvae.playable.protocol import StreamModel
 
 __all__ = [
     "DEFAULT_MATERIALS",

@@ -1,6 +1,6 @@
 """The evaluation suite behind ``foleyvae evaluate``: reconstruction, timbre-transfer scorecard, mixing sweeps.
 
-:func:`evaluate` runs a :class:`~foleyvae.inference.protocol.StreamModel` on a prepared dataset and returns an
+:func:`evaluate` runs a :class:`~foleyvae.playable.protocol.StreamModel` on a prepared dataset and returns an
 :class:`EvalResult`: ``numbers`` (a JSON-ready dict of every measurement) and ``figures`` (audio to draw as
 spectrograms in the report). Everything is rendered through the same streaming engine that plays live
 (``inference.render.regenerate``, delay-compensated) and mixed with ``inference.mixing.mix``.
@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from foleyvae.errors import FoleyError
-from foleyvae.inference.protocol import StreamModel
+from foleyvae.playable.protocol import StreamModel
 
 __all__ = ["EvalOptions", "EvalResult", "Figure", "evaluate", "RECON_KEYS", "TRANSFER_KEYS"]
 

@@ -26,7 +26,7 @@ import numpy as np
 from foleyvae.errors import FoleyError
 from foleyvae.eval.reports import Section, _f, write_sections
 from foleyvae.eval.suite import EvalResult, Figure, _clean, _mono, _round_robin, _to_model
-from foleyvae.inference.protocol import StreamModel
+from foleyvae.playable.protocol import StreamModel
 
 __all__ = ["ZooOptions", "evaluate_zoo", "zoo_sections", "write_zoo_report"]
 

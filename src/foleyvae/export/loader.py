@@ -1,4 +1,4 @@
-"""Open any playable model as a :class:`~foleyvae.inference.protocol.StreamModel`.
+"""Open any playable model as a :class:`~foleyvae.playable.protocol.StreamModel`.
 
 :func:`load_model` accepts
 
@@ -6,7 +6,7 @@
 (b) a RAVE export made by ``rave export`` (nn~ methods ``encode``/``decode`` and their ``*_params`` buffers, the
     sample rate in ``sr`` or ``sampling_rate``; their streaming state lives inside the file);
 (c) a training run folder (``config.yaml`` + ``checkpoints/``), opened in memory with
-    :class:`~foleyvae.inference.adapters.EagerStreamModel`;
+    :class:`~foleyvae.playable.adapters.EagerStreamModel`;
 (d) the name of a bundled model, ``foleyvae/assets/<name>/model.ts`` (+ ``card.json`` / ``card.md``).
 
 A TorchScript file is code: it runs whatever its author wrote. Every load logs a one-line warning saying so.
@@ -26,7 +26,7 @@ import torch
 from torch import Tensor
 
 from foleyvae.errors import FoleyError
-from foleyvae.inference.protocol import StreamModel
+from foleyvae.playable.protocol import StreamModel
 
 __all__ = ["TorchScriptStreamModel", "assets_dir", "list_bundled", "load_model", "EXTRA_FILE"]
 
@@ -207,7 +207,7 @@ def load_file(path: str | Path, name: str | None = None, card: dict[str, Any] | 
 
 
 def _load_run(run_dir: Path) -> StreamModel:
-    from foleyvae.inference.adapters import EagerStreamModel
+    from foleyvae.playable.adapters import EagerStreamModel
     from foleyvae.training.checkpoint import load_run
 
     art = load_run(run_dir)

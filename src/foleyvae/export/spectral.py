@@ -54,10 +54,10 @@ from foleyvae.export.torchscript import (
     self_check,
     write_export,
 )
-from foleyvae.inference.adapters import pca_tensors
 from foleyvae.models import spectral as sp
 from foleyvae.models.base import AutoEncoder, EncoderOutput, LossTerms
 from foleyvae.nn.complex import complex_gaussian_params
+from foleyvae.playable.adapters import pca_tensors
 
 __all__ = ["ClipNnTildeWrapper", "RealLatentView", "export_clip_model", "usable_latent"]
 

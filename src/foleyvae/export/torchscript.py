@@ -7,7 +7,7 @@ One audited function, :func:`export_model`: deep-copy the model, remove the weig
 eval (the noise synth reads its fixed table) and, for the streaming variant, streaming mode *before* scripting (a
 scripted module keeps the mode it was scripted in), wrap it in :class:`NnTildeWrapper`, script, embed the metadata
 as the extra file ``foleyvae.json``, write atomically with a ``.sha256`` sidecar, reload and compare with the
-eager model (:class:`~foleyvae.inference.adapters.EagerStreamModel`, the same latent convention) to 1e-5.
+eager model (:class:`~foleyvae.playable.adapters.EagerStreamModel`, the same latent convention) to 1e-5.
 
 The file's latent (what ``encode`` returns and ``decode`` takes) is PCA-ordered and cropped to ``k`` dims: the
 dims reaching ``fidelity`` (0.95) rounded up to a power of two, capped at the model's latent size.
@@ -54,10 +54,10 @@ from foleyvae import __version__
 from foleyvae.analysis.latent import LatentSpace, dims_for_fidelity
 from foleyvae.config import Config
 from foleyvae.errors import FoleyError
-from foleyvae.inference.adapters import EagerStreamModel, pca_tensors
 from foleyvae.models.base import AutoEncoder
 from foleyvae.models.noise import NoiseSynth
 from foleyvae.nn.streaming import set_streaming
+from foleyvae.playable.adapters import EagerStreamModel, pca_tensors
 from foleyvae.utils.atomic import atomic_path, atomic_write_text
 
 __all__ = [

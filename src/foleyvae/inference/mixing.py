@@ -25,7 +25,7 @@ import torch
 
 from foleyvae.errors import FoleyError
 from foleyvae.inference.materials import MaterialTable
-from foleyvae.inference.protocol import StreamModel
+from foleyvae.playable.protocol import StreamModel
 
 __all__ = [
     "MixError",

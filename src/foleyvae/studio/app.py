@@ -36,7 +36,7 @@ from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from foleyvae.errors import FoleyError
-from foleyvae.inference.protocol import StreamModel
+from foleyvae.playable.protocol import StreamModel
 from foleyvae.studio.security import (
     TOKEN_HEADER,
     SecurityError,

@@ -1,7 +1,7 @@
 """An untrained demo model and synthetic Foley sounds, so that the studio works before any model is trained.
 
 ``demo_model()`` is the tiny preset with seeded random weights, opened as a StreamModel through
-:class:`~foleyvae.inference.adapters.EagerStreamModel`, with a real latent analysis (PCA, fidelity and per-material
+:class:`~foleyvae.playable.adapters.EagerStreamModel`, with a real latent analysis (PCA, fidelity and per-material
 centroids) fitted on synthetic footsteps, so every control of the page has something to act on. It does not
 sound like anything: it is for trying the interface and for tests. ``make_samples`` writes the sample library.
 """
@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 from torch import Tensor
 
-from foleyvae.inference.protocol import StreamModel
 from foleyvae.models.base import AutoEncoder, EncoderOutput
+from foleyvae.playable.protocol import StreamModel
 
 __all__ = ["demo_model", "synth_footstep", "synth_taps", "MATERIALS"]
 
@@ -75,8 +75,8 @@ def demo_model(seed: int = 0, name: str = "demo (untrained, random weights)") ->
 
     from foleyvae.analysis.latent import fit_latent_space
     from foleyvae.config import preset
-    from foleyvae.inference.adapters import EagerStreamModel
     from foleyvae.models.builders import build_model
+    from foleyvae.playable.adapters import EagerStreamModel
 
     torch.manual_seed(seed)
     inner = build_model(preset("tiny")).eval()

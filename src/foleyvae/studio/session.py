@@ -24,7 +24,7 @@ import numpy as np
 
 from foleyvae.errors import FoleyError
 from foleyvae.inference.materials import MaterialTable
-from foleyvae.inference.protocol import StreamModel
+from foleyvae.playable.protocol import StreamModel
 from foleyvae.studio.security import SecurityError, check_id, inside, safe_name
 from foleyvae.utils.atomic import atomic_write_text
 
