@@ -111,8 +111,8 @@ def evaluate(model: Any, held: torch.Tensor, sample_rate: int, batch: int) -> di
 
 def run_preset(name: str, args: argparse.Namespace, held: torch.Tensor) -> dict[str, Any]:
     """Train preset ``name`` for ``args.seconds`` with the project loop, reload the run, evaluate it."""
+    from foleyvae.checkpoints import load_run
     from foleyvae.config import apply_overrides, preset
-    from foleyvae.training.checkpoint import load_run
     from foleyvae.training.loop import TrainOptions, train
 
     cfg = apply_overrides(preset(name), overrides(args.batch))

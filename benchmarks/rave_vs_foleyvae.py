@@ -411,7 +411,7 @@ def held_out(data: Path) -> tuple[Any, list[str]]:
 
 def training_facts(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Steps and phases reached, from the run folders."""
-    from foleyvae.training.checkpoint import load_checkpoint
+    from foleyvae.checkpoints import load_checkpoint
 
     last = load_checkpoint(WORK / "foley" / "checkpoints" / "last.ckpt")
     facts = {"foley-small": {"steps": int(last["step"]), "phase_at_end": int(last["phase"])}}

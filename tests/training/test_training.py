@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from foleyvae.checkpoints import CheckpointError, load_checkpoint, load_run
 from foleyvae.cli.main import main
 from foleyvae.config import preset
 from foleyvae.errors import FoleyError
-from foleyvae.training.checkpoint import CheckpointError, load_checkpoint, load_run, save_checkpoint
+from foleyvae.training.checkpoint import save_checkpoint
 from foleyvae.training.schedule import beta_of, lr_of, phase_of
 from tests.conftest import KILL_REPEAT
 
@@ -227,7 +228,9 @@ def test_nonfinite_gradients_are_skipped(dataset: Path, tmp_path: Path, monkeypa
 
 
 def test_init_from_export_run_and_mismatch(dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """--init-from loads an export's generator (weight norm re-derived) or a run's weights; other presets refused."""
+    """--init-from (resolved by the CLI) loads an export's generator (weight norm re-derived) or a run's weights;
+    other presets refused."""
+    from foleyvae.cli.train import resolve_init
     from foleyvae.config import apply_overrides
     from foleyvae.export.loader import load_model
     from foleyvae.models.builders import build_model
@@ -239,7 +242,7 @@ def test_init_from_export_run_and_mismatch(dataset: Path, tmp_path: Path, capsys
     assert main(["export", str(src), "-o", str(ts)]) == 0
     cfg = preset("tiny")
     model = build_model(cfg).eval()
-    assert "pqmf, encoder, decoder" in init_from(model, cfg, ts)
+    assert "pqmf, encoder, decoder" in init_from(model, cfg, resolve_init(ts))
     exported = load_model(ts).module
     x = 0.1 * torch.randn(1, 1, 4096)
     with torch.no_grad():
@@ -248,14 +251,14 @@ def test_init_from_export_run_and_mismatch(dataset: Path, tmp_path: Path, capsys
     torch.testing.assert_close(mine, theirs, atol=1e-5, rtol=1e-4)
     ckpt = load_checkpoint(src / "checkpoints" / "last.ckpt")
     fresh = build_model(cfg)
-    assert "step 4" in init_from(fresh, cfg, src)
+    assert "step 4" in init_from(fresh, cfg, resolve_init(src))
     for k, v in fresh.state_dict().items():
         torch.testing.assert_close(v, ckpt["model"][k])
     other = apply_overrides(cfg, ["model.latent_size=8"])
     with pytest.raises(FoleyError, match="latent_size"):
-        init_from(build_model(other), other, ts)
+        init_from(build_model(other), other, resolve_init(ts))
     with pytest.raises(FoleyError, match="no run folder"):
-        init_from(build_model(cfg), cfg, tmp_path / "nope")
+        resolve_init(tmp_path / "nope")
     # end to end through the CLI: a new run starts from the export and records it
     out = tmp_path / "ft"
     assert (

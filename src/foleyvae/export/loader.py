@@ -207,8 +207,8 @@ def load_file(path: str | Path, name: str | None = None, card: dict[str, Any] | 
 
 
 def _load_run(run_dir: Path) -> StreamModel:
+    from foleyvae.checkpoints import load_run
     from foleyvae.playable.adapters import EagerStreamModel
-    from foleyvae.training.checkpoint import load_run
 
     art = load_run(run_dir)
     meta: dict[str, Any] = {

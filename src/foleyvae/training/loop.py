@@ -23,10 +23,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from foleyvae.checkpoints import CheckpointError, load_checkpoint
 from foleyvae.config import Config, save_config
 from foleyvae.errors import FoleyError
-from foleyvae.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from foleyvae.training.checkpoint import save_checkpoint
 from foleyvae.training.distributed import DistInfo, all_reduce_grads, all_reduce_mean, init_distributed, shutdown
+from foleyvae.training.init import InitWeights, init_from
 from foleyvae.training.schedule import beta_of, lr_of, phase_of
 
 __all__ = ["TrainOptions", "TrainResult", "train"]
@@ -43,7 +45,7 @@ class TrainOptions:
     threads: int | None = None
     time_budget_s: float | None = None  # stop (with a checkpoint) after this much wall-clock time
     stop_at_step: int | None = None  # checkpoint and exit at this step (train in several sittings)
-    init_from: str | None = None  # start from this run/checkpoint/export's generator weights (fine-tuning)
+    init_from: InitWeights | None = None  # start from these generator weights (fine-tuning; read by the CLI)
     log: Callable[[str], None] = field(default=lambda s: print(s, file=sys.stderr))
 
 
@@ -193,9 +195,7 @@ def train(cfg: Config, opts: TrainOptions) -> TrainResult:
         nan_total = int(state.get("nan_steps", 0))
         _set_rng_state(state["rng"])
         opts.log(f"resumed {out} at step {step} (phase {phase_of(step, t)})")
-    elif opts.init_from:
-        from foleyvae.training.init import init_from
-
+    elif opts.init_from is not None:
         opts.log(init_from(model, cfg, opts.init_from))
 
     labels = train_ds.labels
@@ -220,7 +220,7 @@ def train(cfg: Config, opts: TrainOptions) -> TrainResult:
             "nan_steps": nan_total,
             "labels": labels,
             "credits": credits,
-            "init_from": opts.init_from,
+            "init_from": opts.init_from.source if opts.init_from is not None else None,
         }
         if disc is not None and opt_d is not None:
             st["disc"] = disc.state_dict()
