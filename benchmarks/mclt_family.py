@@ -14,7 +14,7 @@ and schedule are the same for every model inside the budget:
 
 Evaluation (every model on the SAME examples): FoleyDataset(data, "valid", 32768) -- one deterministic crop per
 held-out file -- reconstructed by the offline ``model(x)`` (posterior mean, aligned) in eval mode under no_grad:
-multiscale STFT distance and mel distance (foleyvae.losses.spectral, averaged per example) and SNR in dB (mean over
+multiscale STFT distance and mel distance (foleyvae.audio.distances, averaged per example) and SNR in dB (mean over
 examples). For the MCLT models also the representation ceiling ("ceil_*": features -> synthesis without the network).
 ``ms_per_step`` is the budget divided by the steps done (the loop checks the budget before each step).
 
@@ -80,7 +80,7 @@ def n_params(model: torch.nn.Module) -> int:
 @torch.no_grad()
 def evaluate(model: Any, held: torch.Tensor, sample_rate: int, batch: int) -> dict[str, float | None]:
     """Held-out metrics of ``model(x)`` (and the MCLT representation ceiling) on ``held: [N, C, T]``."""
-    from foleyvae.losses.spectral import MelDistance, MultiScaleSTFT
+    from foleyvae.audio.distances import MelDistance, MultiScaleSTFT
 
     model.eval()
     ms, mel = MultiScaleSTFT(), MelDistance(sample_rate)

@@ -136,7 +136,7 @@ class Embedder:
     def _handmade(self, audio: np.ndarray, sample_rate: int) -> np.ndarray:
         from scipy.fft import dct
 
-        from foleyvae.losses.spectral import mel_filterbank
+        from foleyvae.audio.distances import mel_filterbank
 
         sr = 44100
         x = _prepare(audio, sample_rate, sr)

@@ -69,10 +69,10 @@ def si_sdr(ref: np.ndarray, est: np.ndarray, eps: float = 1e-10) -> float:
 
 
 def multiscale_distance(ref: np.ndarray, est: np.ndarray) -> float:
-    """RAVE's multiscale STFT distance (``losses.spectral.MultiScaleSTFT``, scales 2048..128): 0 for identical."""
+    """RAVE's multiscale STFT distance (``audio.distances.MultiScaleSTFT``, scales 2048..128): 0 for identical."""
     import torch
 
-    from foleyvae.losses.spectral import MultiScaleSTFT
+    from foleyvae.audio.distances import MultiScaleSTFT
 
     r, e = _pair(ref, est)
     with torch.no_grad():
@@ -81,10 +81,10 @@ def multiscale_distance(ref: np.ndarray, est: np.ndarray) -> float:
 
 
 def mel_distance(ref: np.ndarray, est: np.ndarray, sample_rate: int) -> float:
-    """Log-mel L1 + linear-mel relative L2 (``losses.spectral.MelDistance``, 80 Slaney bands): 0 for identical."""
+    """Log-mel L1 + linear-mel relative L2 (``audio.distances.MelDistance``, 80 Slaney bands): 0 for identical."""
     import torch
 
-    from foleyvae.losses.spectral import MelDistance
+    from foleyvae.audio.distances import MelDistance
 
     r, e = _pair(ref, est)
     with torch.no_grad():

@@ -387,7 +387,7 @@ def _validate(
     model: Any, ds: Any, cfg: Config, device: torch.device, info: DistInfo, writer: Any, step: int
 ) -> dict[str, float]:
     """Held-out multiscale spectral distance and mel distance (aligned, posterior mean)."""
-    from foleyvae.losses.spectral import MelDistance, MultiScaleSTFT
+    from foleyvae.audio.distances import MelDistance, MultiScaleSTFT
 
     model.eval()
     ms, mel = MultiScaleSTFT().to(device), MelDistance(cfg.audio.sample_rate).to(device)
