@@ -114,7 +114,7 @@ def player_main(nan_every_s: float) -> int:
     import jack
 
     signal_ = input_loop()
-    from foleyvae.live.audio_io import RT_PRIORITY_CALLBACK, promote_thread
+    from foleyvae.live.realtime import RT_PRIORITY_CALLBACK, promote_thread
 
     state = {"pos": 0, "nans": 0, "next_nan": int(nan_every_s * SR), "rt": 0}
     stop = threading.Event()
@@ -189,7 +189,7 @@ def start_player(args: argparse.Namespace, env: dict[str, str], workdir: Path) -
     if exe is not None:
         loop = workdir / "loop.f32"
         input_loop().astype("<f4").tofile(loop)
-        from foleyvae.live.audio_io import RT_PRIORITY_CALLBACK
+        from foleyvae.live.realtime import RT_PRIORITY_CALLBACK
 
         every = int(args.nan_every * SR) if args.nan_every > 0 else 0
         cmd = [str(exe), str(loop), str(every), PLAYER_NAME, str(RT_PRIORITY_CALLBACK)]
@@ -769,7 +769,7 @@ def main() -> int:
     # closed in the finally below
     jack_log = tempfile.NamedTemporaryFile("w+", prefix="foleyvae-soak-jackd-", suffix=".log", delete=False)  # noqa: SIM115
     try:
-        from foleyvae.live.audio_io import fifo_permitted
+        from foleyvae.live.realtime import fifo_permitted
 
         jack_rt = not args.jack_no_realtime and fifo_permitted()
         jackd = start_jackd(name, args.block, env, jack_log, jack_rt)

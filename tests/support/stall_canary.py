@@ -21,7 +21,7 @@ __all__ = ["main", "start", "stop"]
 
 
 def main(threshold_ms: float = 3.0) -> int:
-    from foleyvae.live.audio_io import promote_thread  # only the canary process needs it (start/stop do not)
+    from foleyvae.live.realtime import promote_thread  # only the canary process needs it (start/stop do not)
 
     rt = promote_thread(90)
     print(f"CANARY {int(rt)}", flush=True)

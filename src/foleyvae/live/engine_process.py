@@ -38,9 +38,11 @@ from typing import Any
 import numpy as np
 
 from foleyvae.errors import first_line
+from foleyvae.export.loader import load_model
 from foleyvae.inference.controls import DEFAULT_SMOOTHING_MS, SCALAR_FIELDS, Controls
-from foleyvae.inference.engine import EngineError, EngineStats, Latency
+from foleyvae.inference.engine import EngineError, EngineStats, Latency, StreamingEngine
 from foleyvae.inference.materials import MaterialTable
+from foleyvae.live.realtime import RT_PRIORITY_WORKER, promote_thread
 
 __all__ = ["EngineProcess", "ModelSource"]
 
@@ -80,11 +82,7 @@ def _unpack_controls(ctl: np.ndarray, c: Controls) -> None:
 
 
 def _load_source(source: ModelSource) -> Any:
-    if callable(source):
-        return source()
-    from foleyvae.export.loader import load_model
-
-    return load_model(source)
+    return source() if callable(source) else load_model(source)
 
 
 def _layout(channels: int, block_size: int) -> tuple[int, int, int]:
@@ -123,9 +121,6 @@ def child_main() -> None:
 
     try:
         import torch
-
-        from foleyvae.inference.engine import StreamingEngine
-        from foleyvae.live.audio_io import RT_PRIORITY_WORKER, promote_thread
 
         torch.set_num_threads(1)
         torch.set_flush_denormal(True)
