@@ -34,7 +34,8 @@ from _results import write_results
 
 from foleyvae.config import preset
 from foleyvae.export.loader import load_model
-from foleyvae.export.torchscript import export_model, quiet_jit, synthetic_footstep
+from foleyvae.export.nn_tilde import quiet_jit, synthetic_footstep
+from foleyvae.export.torchscript import export_model
 from foleyvae.models.builders import build_model
 from foleyvae.playable.adapters import EagerStreamModel
 

@@ -2,7 +2,7 @@
 
 :func:`load_model` accepts
 
-(a) a Foley-VAE export (TorchScript with the ``foleyvae.json`` extra file, see :mod:`.torchscript`);
+(a) a Foley-VAE export (TorchScript with the ``foleyvae.json`` extra file, see :mod:`.nn_tilde`);
 (b) a RAVE export made by ``rave export`` (nn~ methods ``encode``/``decode`` and their ``*_params`` buffers, the
     sample rate in ``sr`` or ``sampling_rate``; their streaming state lives inside the file);
 (c) a training run folder (``config.yaml`` + ``checkpoints/``), opened in memory with
@@ -26,13 +26,13 @@ import torch
 from torch import Tensor
 
 from foleyvae.errors import FoleyError
+from foleyvae.export.nn_tilde import EXTRA_FILE, quiet_jit
 from foleyvae.playable.protocol import StreamModel
 
 __all__ = ["TorchScriptStreamModel", "assets_dir", "list_bundled", "load_model", "EXTRA_FILE"]
 
 log = logging.getLogger(__name__)
 
-EXTRA_FILE = "foleyvae.json"  # same name as export.torchscript.EXTRA_FILE (kept here to avoid importing it)
 _ZIP_MAGIC = b"PK\x03\x04"
 _STATE_FLAGS = ("has_state", "has_analysis_state", "has_synthesis_state")  # see TorchScriptStreamModel.reset
 
@@ -97,8 +97,6 @@ class TorchScriptStreamModel:
         self._pads = [b for n, b in self.module.named_buffers() if n == "pad" or n.endswith(".pad")]
 
     def _load(self) -> Any:
-        from foleyvae.export.torchscript import quiet_jit
-
         with quiet_jit():
             return torch.jit.load(io.BytesIO(self._data), map_location="cpu")
 
@@ -181,8 +179,6 @@ def load_file(path: str | Path, name: str | None = None, card: dict[str, Any] | 
         raise FoleyError(f"{path}: not a TorchScript file (expected a zip archive made by torch.jit.save)")
     log.warning("loading %s: TorchScript files are code, only load files you trust", path)
     extra = {EXTRA_FILE: ""}
-    from foleyvae.export.torchscript import quiet_jit
-
     try:
         with quiet_jit():
             module = torch.jit.load(io.BytesIO(data), map_location="cpu", _extra_files=extra)
