@@ -40,7 +40,7 @@ from tests.studio.test_browser import CHROMIUM, chromium_args  # noqa: E402
 
 def pick_model() -> tuple[object, str]:
     """(ModelEntry, description): the bundled ``foley`` model if the loader has it, else the demo."""
-    from foleyvae.studio.demo import demo_model
+    from foleyvae.playable.demo import demo_model
     from foleyvae.studio.session import ModelEntry
 
     try:

@@ -26,8 +26,8 @@ def run(args: argparse.Namespace) -> int:
     require("fastapi", "studio")
     uvicorn = require("uvicorn", "studio")
 
+    from foleyvae.playable.demo import demo_model
     from foleyvae.studio.app import Studio, StudioConfig, create_app
-    from foleyvae.studio.demo import demo_model
     from foleyvae.studio.security import LOOPBACK_HOSTS, new_token
     from foleyvae.studio.session import ModelEntry
 
