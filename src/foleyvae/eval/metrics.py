@@ -13,6 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from foleyvae.audio.distances import MelDistance, MultiScaleSTFT
+from foleyvae.audio.features import loudness, onset_f1, onsets
+
 __all__ = [
     "aggregate",
     "envelope",
@@ -72,8 +75,6 @@ def multiscale_distance(ref: np.ndarray, est: np.ndarray) -> float:
     """RAVE's multiscale STFT distance (``audio.distances.MultiScaleSTFT``, scales 2048..128): 0 for identical."""
     import torch
 
-    from foleyvae.audio.distances import MultiScaleSTFT
-
     r, e = _pair(ref, est)
     with torch.no_grad():
         d = MultiScaleSTFT()(torch.from_numpy(r).float()[None], torch.from_numpy(e).float()[None])
@@ -83,8 +84,6 @@ def multiscale_distance(ref: np.ndarray, est: np.ndarray) -> float:
 def mel_distance(ref: np.ndarray, est: np.ndarray, sample_rate: int) -> float:
     """Log-mel L1 + linear-mel relative L2 (``audio.distances.MelDistance``, 80 Slaney bands): 0 for identical."""
     import torch
-
-    from foleyvae.audio.distances import MelDistance
 
     r, e = _pair(ref, est)
     with torch.no_grad():
@@ -111,8 +110,6 @@ def loudness_correlation(ref: np.ndarray, est: np.ndarray, sample_rate: int, ran
     digital silence vs a -90 dB noise floor) does not dominate the correlation of the audible envelope, and a
     gain change leaves the value unchanged.
     """
-    from foleyvae.audio.features import loudness
-
     r, e = _as_2d(ref).mean(axis=0), _as_2d(est).mean(axis=0)
     n = min(len(r), len(e))
     lr, le = loudness(r[:n], sample_rate), loudness(e[:n], sample_rate)
@@ -182,8 +179,6 @@ def onset_scores(
 ) -> dict[str, float]:
     """Onset precision/recall/F1 of ``est``'s detected onsets against ``ref_times`` (default: ``ref``'s detected
     onsets), one-to-one within ``tolerance`` seconds (``audio.features.onset_f1``); also the onset counts."""
-    from foleyvae.audio.features import onset_f1, onsets
-
     r_t = onsets(_as_2d(ref).mean(axis=0), sample_rate) if ref_times is None else np.asarray(ref_times, np.float64)
     e_t = onsets(_as_2d(est).mean(axis=0), sample_rate)
     p, rc, f1 = onset_f1(r_t, e_t, tolerance)

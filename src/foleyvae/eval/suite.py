@@ -28,7 +28,14 @@ from typing import Any
 
 import numpy as np
 
+from foleyvae.audio.io import resample, to_channels
+from foleyvae.data.dataset import FoleyDataset
 from foleyvae.errors import FoleyError
+from foleyvae.eval import metrics as M
+from foleyvae.eval.embeddings import get_embedder
+from foleyvae.eval.transfer_sets import transfer_inputs
+from foleyvae.inference.mixing import mix
+from foleyvae.inference.render import regenerate
 from foleyvae.playable.protocol import StreamModel
 
 __all__ = ["EvalOptions", "EvalResult", "Figure", "evaluate", "RECON_KEYS", "TRANSFER_KEYS"]
@@ -85,8 +92,6 @@ def _mono(x: np.ndarray) -> np.ndarray:
 
 def _to_model(model: StreamModel, audio: np.ndarray, sample_rate: int) -> np.ndarray:
     """``[C', T]`` or ``[T]`` at ``sample_rate`` -> ``[model.channels, T']`` at the model's rate."""
-    from foleyvae.audio.io import resample, to_channels
-
     x = np.asarray(audio, np.float32)
     if x.ndim == 1:
         x = x[None]
@@ -140,13 +145,6 @@ def evaluate(
     Raises:
         FoleyError: dataset missing/unprepared or without a held-out split; espeak-ng missing (speech set).
     """
-    from foleyvae.data.dataset import FoleyDataset
-    from foleyvae.eval import metrics as M
-    from foleyvae.eval.embeddings import get_embedder
-    from foleyvae.eval.transfer_sets import transfer_inputs
-    from foleyvae.inference.mixing import mix
-    from foleyvae.inference.render import regenerate
-
     opts = options or EvalOptions()
     say = log or (lambda _msg: None)
     t_start = time.perf_counter()

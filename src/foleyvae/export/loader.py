@@ -25,8 +25,12 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from foleyvae.checkpoints import load_run
 from foleyvae.errors import FoleyError
 from foleyvae.export.nn_tilde import EXTRA_FILE, quiet_jit
+from foleyvae.export.spectral import RealLatentView, usable_latent
+from foleyvae.models.spectral import MCLTComplexVAE
+from foleyvae.playable.adapters import EagerStreamModel
 from foleyvae.playable.protocol import StreamModel
 
 __all__ = ["TorchScriptStreamModel", "assets_dir", "list_bundled", "load_model", "EXTRA_FILE"]
@@ -203,9 +207,6 @@ def load_file(path: str | Path, name: str | None = None, card: dict[str, Any] | 
 
 
 def _load_run(run_dir: Path) -> StreamModel:
-    from foleyvae.checkpoints import load_run
-    from foleyvae.playable.adapters import EagerStreamModel
-
     art = load_run(run_dir)
     meta: dict[str, Any] = {
         "format": "run",
@@ -219,10 +220,8 @@ def _load_run(run_dir: Path) -> StreamModel:
     }
     model: Any = art.model
     latent = art.latent
-    from foleyvae.models.spectral import MCLTComplexVAE
 
     if isinstance(model, MCLTComplexVAE):  # complex latent: played as real channels, as in its exported file
-        from foleyvae.export.spectral import RealLatentView, usable_latent
 
         model = RealLatentView(model)
         latent, _ = usable_latent(latent, model)

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from foleyvae.audio.io import StreamWriter
 from foleyvae.errors import FoleyError, MissingDependencyError, first_line
 from foleyvae.inference.controls import ControlError, Controls
 from foleyvae.inference.engine import StreamingEngine
@@ -383,8 +384,6 @@ class LiveSession:
         self._push_rec(block, dry_len, take_len)
 
     def _writer(self) -> None:
-        from foleyvae.audio.io import StreamWriter
-
         assert self.record is not None and self.dry_path is not None
         c, n, sr = self.engine.channels, self.engine.block_size, self.engine.sample_rate
         buf = np.zeros((2 * c, n), np.float32)
