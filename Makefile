@@ -40,7 +40,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 bench: $(STAMP)
-	for b in benchmarks/*.py; do case $$b in *soak_live.py) continue;; esac; $(PY) $$b || exit 1; done  # soak: make soak
+	for b in benchmarks/*.py; do case $$b in *soak_live.py|*/_*.py) continue;; esac; $(PY) $$b || exit 1; done  # soak: make soak; _*.py: helpers
 
 data: $(STAMP)
 	$(VENV)/bin/foleyvae data fetch minetest -o data/raw/minetest

@@ -21,7 +21,6 @@ Writes benchmarks/results/browser_latency.json.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import sys
@@ -35,12 +34,13 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "browser_latency.json"
 sys.path.insert(0, str(ROOT))
 # one set of launch flags for the browser tests and this benchmark (no network, fake media devices)
+from _results import write_results  # noqa: E402
 from tests.studio.test_browser import CHROMIUM, chromium_args  # noqa: E402
 
 
 def pick_model() -> tuple[object, str]:
     """(ModelEntry, description): the bundled ``foley`` model if the loader has it, else the demo."""
-    from foleyvae.studio.demo import demo_model
+    from foleyvae.playable.demo import demo_model
     from foleyvae.studio.session import ModelEntry
 
     try:
@@ -160,9 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"platform": platform.platform(), "python": platform.python_version()},
         "rows": rows,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1))
-    print(f"\nwrote {args.out}")
+    print()
+    write_results(args.out, result, indent=1)
     return 0
 
 

@@ -10,7 +10,6 @@ Run:  .venv/bin/python benchmarks/dsp_speed.py        (writes benchmarks/results
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import time
@@ -20,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from _results import write_results
 
 from foleyvae.audio.pqmf import PQMF
 from foleyvae.nn.streaming import set_streaming
@@ -155,9 +155,7 @@ def main() -> int:
             "notes": "offline: 10 s of audio; realtime_x = audio seconds per wall second; stream: per-block times",
             "rows": rows,
         }
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {args.out}")
+        write_results(args.out, result)
     return 0
 
 

@@ -13,7 +13,6 @@ Run:  .venv/bin/python benchmarks/engine_speed.py [--seconds 4]     (writes benc
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -24,9 +23,10 @@ from typing import Any
 
 import numpy as np
 import torch
+from _results import write_results
 
 from foleyvae.inference.engine import StreamingEngine
-from foleyvae.inference.protocol import StreamModel
+from foleyvae.playable.protocol import StreamModel
 
 BLOCKS = (256, 512, 1024, 2048, 4096)
 RESULT = Path(__file__).parent / "results" / "engine_speed.json"
@@ -87,8 +87,8 @@ def bench(model: StreamModel, block: int, seconds: float, rounds: int = 3) -> di
 
 def foley_models(tmp: Path) -> list[tuple[str, StreamModel]]:
     from foleyvae.config import preset
-    from foleyvae.inference.adapters import EagerStreamModel
     from foleyvae.models.builders import build_model
+    from foleyvae.playable.adapters import EagerStreamModel
 
     torch.manual_seed(0)
     cfg = preset("foley-small")
@@ -175,9 +175,7 @@ def main() -> None:
         "section 3 measured 221 ms for v2_small non-causal).",
         "rows": rows,
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, indent=1))
-    print(f"wrote {args.out}")
+    write_results(args.out, out, indent=1)
 
 
 if __name__ == "__main__":

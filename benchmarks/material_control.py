@@ -14,12 +14,12 @@ Run:  .venv/bin/python benchmarks/material_control.py [--model foley]
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import time
 from pathlib import Path
 
 import torch
+from _results import write_results
 
 from foleyvae.eval.steering import (
     DEFAULT_MATERIALS,
@@ -30,7 +30,6 @@ from foleyvae.eval.steering import (
     table_lines,
 )
 from foleyvae.export.loader import load_model
-from foleyvae.utils.atomic import atomic_write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULT = Path(__file__).parent / "results" / "material_control.json"
@@ -63,8 +62,7 @@ def main() -> None:
         "per_material": summarise(rows, by_material=True),
         "rows": rows,
     }
-    atomic_write_text(RESULT, json.dumps(doc, indent=1))
-    print(f"-> {RESULT}")
+    write_results(RESULT, doc, indent=1)
 
 
 if __name__ == "__main__":

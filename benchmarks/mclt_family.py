@@ -14,7 +14,7 @@ and schedule are the same for every model inside the budget:
 
 Evaluation (every model on the SAME examples): FoleyDataset(data, "valid", 32768) -- one deterministic crop per
 held-out file -- reconstructed by the offline ``model(x)`` (posterior mean, aligned) in eval mode under no_grad:
-multiscale STFT distance and mel distance (foleyvae.losses.spectral, averaged per example) and SNR in dB (mean over
+multiscale STFT distance and mel distance (foleyvae.audio.distances, averaged per example) and SNR in dB (mean over
 examples). For the MCLT models also the representation ceiling ("ceil_*": features -> synthesis without the network).
 ``ms_per_step`` is the budget divided by the steps done (the loop checks the budget before each step).
 
@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from _results import write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULT = ROOT / "benchmarks" / "results" / "mclt_family.json"
@@ -79,7 +80,7 @@ def n_params(model: torch.nn.Module) -> int:
 @torch.no_grad()
 def evaluate(model: Any, held: torch.Tensor, sample_rate: int, batch: int) -> dict[str, float | None]:
     """Held-out metrics of ``model(x)`` (and the MCLT representation ceiling) on ``held: [N, C, T]``."""
-    from foleyvae.losses.spectral import MelDistance, MultiScaleSTFT
+    from foleyvae.audio.distances import MelDistance, MultiScaleSTFT
 
     model.eval()
     ms, mel = MultiScaleSTFT(), MelDistance(sample_rate)
@@ -110,8 +111,8 @@ def evaluate(model: Any, held: torch.Tensor, sample_rate: int, batch: int) -> di
 
 def run_preset(name: str, args: argparse.Namespace, held: torch.Tensor) -> dict[str, Any]:
     """Train preset ``name`` for ``args.seconds`` with the project loop, reload the run, evaluate it."""
+    from foleyvae.checkpoints import load_run
     from foleyvae.config import apply_overrides, preset
-    from foleyvae.training.checkpoint import load_run
     from foleyvae.training.loop import TrainOptions, train
 
     cfg = apply_overrides(preset(name), overrides(args.batch))
@@ -186,9 +187,7 @@ def main() -> int:
     }
     if previous is not None:
         result["synthetic_previous"] = previous
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_results(args.out, result)
     return 0
 
 

@@ -7,7 +7,6 @@ Prints a table and writes benchmarks/results/prepare_speed.json.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import shutil
@@ -17,6 +16,7 @@ import time
 from pathlib import Path
 
 import torch
+from _results import RESULTS, write_results
 
 from foleyvae.data.prepare import PrepareOptions, prepare_dataset
 from foleyvae.data.sources import fetch_source
@@ -72,10 +72,7 @@ def main() -> int:
         "platform": platform.platform(),
         "rows": rows,
     }
-    out_json = REPO / "benchmarks" / "results" / "prepare_speed.json"
-    out_json.parent.mkdir(parents=True, exist_ok=True)
-    out_json.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {out_json}")
+    write_results(RESULTS / "prepare_speed.json", result)
     return 0
 
 

@@ -23,9 +23,9 @@ held-out file, as ``foleyvae evaluate`` and benchmarks/mclt_family.py use -- fol
 decoded in one call by the exported file (``foleyvae.export.loader.load_model``, reset before each clip). RAVE files
 carry no delay, so each model's delay is estimated as the lag (-4096 .. +22050 samples) maximising the mean
 normalised cross-correlation of the output's and the input's log RMS envelopes over the held-out set (the waveform
-cross-correlation is reported too; :func:`estimate_delay` says why it is not used); the output is shifted by it and
-scored with ``foleyvae.eval.metrics`` as in ``eval.suite``: multiscale STFT distance, mel distance, SI-SDR,
-loudness-envelope correlation (means over clips; also per top-level category).
+cross-correlation is reported too; ``foleyvae.eval.metrics.estimate_delay`` says why it is not used); the output is
+shifted by it and scored with ``foleyvae.eval.metrics`` as in ``eval.suite``: multiscale STFT distance, mel distance,
+SI-SDR, loudness-envelope correlation (means over clips; also per top-level category).
 
 The MCLT-family rows are copied from benchmarks/results/mclt_family.json: measured separately (90 s budget each,
 phase 1 only, offline ``model(x)``), on the same 38 held-out clips and the same distance functions.
@@ -338,49 +338,6 @@ def render_all(model: Any, clips: Any) -> Any:
     return np.stack(outs)
 
 
-def envelope(a: Any, win: int = ENV_WIN, range_db: float = 60.0) -> Any:
-    """Log RMS envelope of ``a [C, T]`` (mono mix) at every sample: ``[T]`` in dB, floored ``range_db`` below its
-    maximum (as ``eval.metrics.loudness_correlation``), so near-silence does not dominate the correlation."""
-    import numpy as np
-
-    m = a.mean(axis=0).astype(np.float64)
-    power = np.convolve(m * m, np.ones(win) / win, mode="same")
-    db = 10.0 * np.log10(power + 1e-12)
-    return np.maximum(db, db.max() - range_db)
-
-
-def estimate_delay(clips: Any, outs: Any, kind: str = "envelope") -> tuple[int, float]:
-    """The lag (MIN_LAG..MAX_LAG) maximising the mean normalised cross-correlation of outputs with inputs.
-
-    ``kind="waveform"`` correlates the samples, ``kind="envelope"`` the log RMS envelopes (:func:`envelope`, both
-    made zero-mean). Models trained on spectral losses reproduce magnitudes, not phases, so the waveform peak is
-    weak (~0.05) and can sit far from the true delay (4 samples for the bundled model, whose declared delay is 92);
-    the envelope finds 86 there. Returns (lag in samples, its mean correlation coefficient), with
-    ``c_i[l] = sum_t x_i[t] y_i[t + l] / (|x_i||y_i|)``.
-    """
-    import numpy as np
-
-    n = 1 << math.ceil(math.log2(outs.shape[-1] + CLIP - MIN_LAG))
-    acc = np.zeros(n)
-    count = 0
-    for x, y in zip(clips, outs, strict=True):
-        if kind == "envelope":
-            xm, ym = envelope(x), envelope(y)
-            xm, ym = xm - xm.mean(), ym - ym.mean()
-        else:
-            xm, ym = x.mean(axis=0).astype(np.float64), y.mean(axis=0).astype(np.float64)
-        den = float(np.linalg.norm(xm) * np.linalg.norm(ym))
-        if den < 1e-12:
-            continue
-        acc += np.fft.irfft(np.conj(np.fft.rfft(xm, n)) * np.fft.rfft(ym, n), n) / den
-        count += 1
-    acc /= max(count, 1)
-    lags = np.concatenate([np.arange(0, MAX_LAG + 1), np.arange(MIN_LAG, 0)])
-    vals = np.concatenate([acc[: MAX_LAG + 1], acc[n + MIN_LAG :]])
-    best = int(np.argmax(vals))
-    return int(lags[best]), float(vals[best])
-
-
 def shift(y: Any, lag: int) -> Any:
     """``y_al[:, t] = y[:, t + lag]`` for t in [0, CLIP) (zeros where out of range)."""
     import numpy as np
@@ -398,13 +355,16 @@ def score(label: str, path: Path, clips: Any, labels: list[str]) -> dict[str, An
     from foleyvae.eval import metrics as M
     from foleyvae.export.loader import load_model
 
+    def estimate_delay(kind: str) -> tuple[int, float]:
+        return M.estimate_delay(clips, outs, max_lag=MAX_LAG, min_lag=MIN_LAG, kind=kind, win=ENV_WIN)
+
     model = load_model(path)
     sr = int(model.sample_rate)
     t0 = time.perf_counter()
     torch.manual_seed(0)  # RAVE's exported encode samples the posterior and its decode pads with noise
     outs = render_all(model, clips)
-    lag, corr = estimate_delay(clips, outs, "envelope")
-    lag_wave, corr_wave = estimate_delay(clips, outs, "waveform")
+    lag, corr = estimate_delay("envelope")
+    lag_wave, corr_wave = estimate_delay("waveform")
     rows = []
     for x, y, lab in zip(clips, outs, labels, strict=True):
         ya = shift(y, lag)
@@ -451,7 +411,7 @@ def held_out(data: Path) -> tuple[Any, list[str]]:
 
 def training_facts(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Steps and phases reached, from the run folders."""
-    from foleyvae.training.checkpoint import load_checkpoint
+    from foleyvae.checkpoints import load_checkpoint
 
     last = load_checkpoint(WORK / "foley" / "checkpoints" / "last.ckpt")
     facts = {"foley-small": {"steps": int(last["step"]), "phase_at_end": int(last["phase"])}}
@@ -723,9 +683,9 @@ def main() -> int:
             "rows": extra,
         },
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    from _results import write_results  # here, not at the top: the rave-worker runs in RAVE's venv (no foleyvae)
+
+    write_results(args.out, result)
     return 0
 
 

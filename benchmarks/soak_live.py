@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
 import platform
 import random
@@ -50,8 +49,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _results import write_results
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests.support: the stall canary, shared with the JACK tests
+from tests.support import stall_canary  # noqa: E402
+
 RESULT = Path(__file__).parent / "results" / "soak_live.json"
 SAMPLES = ROOT / "src" / "foleyvae" / "assets" / "samples"
 SR = 44100
@@ -111,7 +114,7 @@ def player_main(nan_every_s: float) -> int:
     import jack
 
     signal_ = input_loop()
-    from foleyvae.live.audio_io import RT_PRIORITY_CALLBACK, promote_thread
+    from foleyvae.live.realtime import RT_PRIORITY_CALLBACK, promote_thread
 
     state = {"pos": 0, "nans": 0, "next_nan": int(nan_every_s * SR), "rt": 0}
     stop = threading.Event()
@@ -186,7 +189,7 @@ def start_player(args: argparse.Namespace, env: dict[str, str], workdir: Path) -
     if exe is not None:
         loop = workdir / "loop.f32"
         input_loop().astype("<f4").tofile(loop)
-        from foleyvae.live.audio_io import RT_PRIORITY_CALLBACK
+        from foleyvae.live.realtime import RT_PRIORITY_CALLBACK
 
         every = int(args.nan_every * SR) if args.nan_every > 0 else 0
         cmd = [str(exe), str(loop), str(every), PLAYER_NAME, str(RT_PRIORITY_CALLBACK)]
@@ -251,8 +254,6 @@ def driver_xruns(log: str) -> int:
 def jack_only(args: argparse.Namespace, env: dict[str, str], jack_log: str) -> dict[str, Any]:
     """The host's floor: jackd, the player and the stall canary only (no Python audio, no model) for the same
     warm-up + minutes; counts jackd's own late cycles and the xrun lines that name a client."""
-    from foleyvae.live import stall_canary
-
     workdir = Path(tempfile.mkdtemp(prefix="foleyvae-soak-"))
     canary = stall_canary.start(env)
     player: subprocess.Popen[str] | None = None
@@ -430,7 +431,6 @@ def soak(args: argparse.Namespace, env: dict[str, str], jack_log: str) -> dict[s
     torch.set_num_threads(1)
     torch.set_flush_denormal(True)
     from foleyvae.inference.engine import StreamingEngine
-    from foleyvae.live import stall_canary
     from foleyvae.live.audio_io import LiveSession
     from foleyvae.live.engine_process import EngineProcess
 
@@ -769,7 +769,7 @@ def main() -> int:
     # closed in the finally below
     jack_log = tempfile.NamedTemporaryFile("w+", prefix="foleyvae-soak-jackd-", suffix=".log", delete=False)  # noqa: SIM115
     try:
-        from foleyvae.live.audio_io import fifo_permitted
+        from foleyvae.live.realtime import fifo_permitted
 
         jack_rt = not args.jack_no_realtime and fifo_permitted()
         jackd = start_jackd(name, args.block, env, jack_log, jack_rt)
@@ -805,10 +805,7 @@ def main() -> int:
             args.out = RESULT.with_name("soak_jack_only.json")
     else:
         print_table(r)
-    from foleyvae.utils.atomic import atomic_write_text
-
-    atomic_write_text(args.out, json.dumps(r, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_results(args.out, r)
     return 0
 
 

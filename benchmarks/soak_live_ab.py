@@ -22,6 +22,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from _results import write_results
+
 HERE = Path(__file__).resolve().parent
 RESULT = HERE / "results" / "soak_live_ab.json"
 KEYS = (
@@ -123,10 +125,7 @@ def main() -> int:
     result["variants"] = {k: shlex.join(v) for k, v in variants.items()}
     result.update(rounds=rows, totals=totals)
     result["machine"] = {"cores": os.cpu_count(), "load_avg": os.getloadavg()}
-    from foleyvae.utils.atomic import atomic_write_text
-
-    atomic_write_text(args.out, json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_results(args.out, result)
     return 0
 
 

@@ -20,7 +20,6 @@ Run:  .venv/bin/python benchmarks/stream_speed.py [--quick]   (writes benchmarks
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import tempfile
@@ -31,12 +30,14 @@ from typing import Any
 
 import numpy as np
 import torch
+from _results import write_results
 
 from foleyvae.config import preset
 from foleyvae.export.loader import load_model
-from foleyvae.export.torchscript import export_model, quiet_jit, synthetic_footstep
-from foleyvae.inference.adapters import EagerStreamModel
+from foleyvae.export.nn_tilde import quiet_jit, synthetic_footstep
+from foleyvae.export.torchscript import export_model
 from foleyvae.models.builders import build_model
+from foleyvae.playable.adapters import EagerStreamModel
 
 BLOCKS = (64, 256, 512, 1024, 2048, 4096)
 PRESETS = ("foley-small", "foley-small-48k")
@@ -216,9 +217,7 @@ def main() -> int:
             "models": infos,
             "rows": rows,
         }
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {args.out}")
+        write_results(args.out, result)
     return 0
 
 

@@ -7,7 +7,6 @@ Prints a table and writes benchmarks/results/train_speed.json. Random audio stan
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import platform
@@ -15,6 +14,7 @@ import time
 from pathlib import Path
 
 import torch
+from _results import write_results
 
 from foleyvae.config import apply_overrides, preset
 from foleyvae.models.builders import build_model, count_parameters
@@ -79,22 +79,15 @@ def main() -> int:
     rows = []
     for name in args.presets:
         rows += bench(name, args.steps, args.batch)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
-        json.dumps(
-            {
-                "benchmark": "train_speed",
-                "threads": args.threads,
-                "torch": torch.__version__,
-                "machine": platform.machine(),
-                "cpu_count": os.cpu_count(),
-                "rows": rows,
-            },
-            indent=2,
-        )
-        + "\n"
-    )
-    print(f"wrote {args.out}")
+    result = {
+        "benchmark": "train_speed",
+        "threads": args.threads,
+        "torch": torch.__version__,
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "rows": rows,
+    }
+    write_results(args.out, result)
     return 0
 
 

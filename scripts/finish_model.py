@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from foleyvae import __version__
+from foleyvae.checkpoints import load_checkpoint, load_run
 from foleyvae.data.prepare import read_dataset_info
 from foleyvae.export.card import corpus_credits, hardware, write_card
 from foleyvae.export.torchscript import export_model
-from foleyvae.training.checkpoint import load_checkpoint, load_run
 
 
 def summary(ev: dict[str, Any]) -> dict[str, object]:

@@ -21,7 +21,8 @@ import torch
 
 from foleyvae.analysis.materials import active_frames, fit_material_offsets
 from foleyvae.audio.io import load
-from foleyvae.export.loader import EXTRA_FILE, assets_dir, load_model
+from foleyvae.export.loader import assets_dir, load_model
+from foleyvae.export.nn_tilde import EXTRA_FILE
 from foleyvae.inference.materials import MaterialTable
 from foleyvae.inference.mixing import encode_sound
 from foleyvae.utils.atomic import atomic_write_bytes, atomic_write_text

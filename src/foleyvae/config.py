@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
 from foleyvae.errors import FoleyError, first_line
+from foleyvae.utils.atomic import atomic_write_text
 
 __all__ = [
     "AudioConfig",
@@ -493,8 +494,6 @@ def apply_overrides(cfg: Config, overrides: Iterable[str]) -> Config:
 def save_config(cfg: Config, path: str | Path) -> None:
     """Write the config as YAML, atomically."""
     import yaml
-
-    from foleyvae.utils.atomic import atomic_write_text
 
     atomic_write_text(Path(path), yaml.safe_dump(cfg.to_dict(), sort_keys=False))
 

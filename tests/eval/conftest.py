@@ -16,8 +16,8 @@ from tests.conftest import SR, footstep
 def tiny_model():  # type: ignore[no-untyped-def]
     """``build_model(preset("tiny"))`` with seeded random weights, opened as an EagerStreamModel."""
     from foleyvae.config import preset
-    from foleyvae.inference.adapters import EagerStreamModel
     from foleyvae.models.builders import build_model
+    from foleyvae.playable.adapters import EagerStreamModel
 
     torch.manual_seed(0)
     return EagerStreamModel(build_model(preset("tiny")), name="tiny-random")

@@ -78,3 +78,44 @@ def test_rank_statistics_and_aggregate() -> None:
     assert M.monotone_fraction([3, 2, 1], increasing=False) == 1.0
     agg = M.aggregate([{"a": 1.0}, {"a": 3.0}, {"a": float("nan")}], ["a"])
     assert agg == {"n": 3.0, "a": 2.0, "a/nan": 1.0}
+
+
+def _delayed(x: np.ndarray, lag: int, n: int) -> np.ndarray:
+    """``y[t + lag] = x[t]``, length n, zeros elsewhere."""
+    y = np.zeros(n, np.float64)
+    src = x[max(0, -lag) :]
+    y[max(0, lag) : max(0, lag) + len(src)] = src[: n - max(0, lag)]
+    return y
+
+
+def test_envelope_is_a_floored_log_rms_of_the_mono_mix() -> None:
+    t = np.arange(SR) / SR
+    sine = 0.5 * np.sin(2 * np.pi * 441 * t)
+    env = M.envelope(sine, win=100)  # 100 samples = one period: the moving RMS is exact in the middle
+    assert env.shape == (SR,)
+    assert np.allclose(env[200:-200], 20 * np.log10(0.5 / math.sqrt(2)), atol=1e-6)
+    gated = np.concatenate([sine[:4410], np.zeros(4410)])
+    env = M.envelope(np.stack([gated, gated]), win=100)  # stereo: the mono mix
+    assert env.min() == pytest.approx(env.max() - 60.0)  # silence floored 60 dB under the maximum
+    assert np.allclose(M.envelope(np.stack([gated, -gated])), M.envelope(np.zeros_like(gated)))  # mix cancels
+
+
+def test_estimate_delay_finds_the_lag_of_delayed_footsteps() -> None:
+    pad = np.zeros(2000)  # silence before the onset: a lag of either sign keeps the whole step
+    clips = [np.concatenate([pad, footstep(m, 0.2, seed=i), pad]) for i, m in enumerate(("wood", "metal"))]
+    n = len(clips[0]) + 6000
+    rng = np.random.default_rng(0)
+    for lag in (0, 86, 5000, -40):
+        outs = [_delayed(x, lag, n) + 0.003 * rng.standard_normal(n) for x in clips]
+        got, corr = M.estimate_delay(clips, outs, max_lag=6000, min_lag=-100, kind="waveform")
+        assert got == lag and corr > 0.95
+        got, corr = M.estimate_delay(clips, outs, max_lag=6000, min_lag=-100, kind="envelope")
+        assert abs(got - lag) <= 8 and corr > 0.7  # the noise fills the floored silences
+    # a sign-flipped output (magnitudes kept, phases not) is found by its envelope, not by its samples
+    outs = [-_delayed(x, 86, n) for x in clips]
+    assert M.estimate_delay(clips, outs, max_lag=6000)[0] == pytest.approx(86, abs=8)
+    assert M.estimate_delay(clips, outs, max_lag=6000, kind="waveform")[0] != 86
+    silent = [np.zeros(n), np.zeros(n)]
+    assert M.estimate_delay(clips, silent, max_lag=100) == (0, 0.0)  # silent pairs are skipped: no evidence
+    with pytest.raises(ValueError, match="kind"):
+        M.estimate_delay(clips, outs, max_lag=10, kind="phase")

@@ -14,8 +14,8 @@ from foleyvae.config import Config, save_config
 from foleyvae.errors import FoleyError
 from foleyvae.export import loader
 from foleyvae.export.loader import TorchScriptStreamModel, list_bundled, load_model
-from foleyvae.inference.adapters import EagerStreamModel
 from foleyvae.models.base import AutoEncoder
+from foleyvae.playable.adapters import EagerStreamModel
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*torch.jit:DeprecationWarning")
 

@@ -18,13 +18,14 @@ from foleyvae.analysis.latent import LatentSpace, fit_latent_space
 from foleyvae.config import Config, apply_overrides, preset, save_config
 from foleyvae.errors import FoleyError
 from foleyvae.export.loader import TorchScriptStreamModel, load_model
+from foleyvae.export.nn_tilde import EXTRA_FILE, file_sha256, sha256_path
 from foleyvae.export.spectral import RealLatentView, usable_latent
-from foleyvae.export.torchscript import EXTRA_FILE, export_model, file_sha256, sha256_path
-from foleyvae.inference.adapters import EagerStreamModel
+from foleyvae.export.torchscript import export_model
 from foleyvae.inference.engine import StreamingEngine
 from foleyvae.inference.render import regenerate
 from foleyvae.models.builders import build_model
 from foleyvae.models.spectral import MCLTVAEBase
+from foleyvae.playable.adapters import EagerStreamModel
 from tests.conftest import SR, footstep
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*torch.jit:DeprecationWarning")

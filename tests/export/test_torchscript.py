@@ -12,10 +12,11 @@ import torch
 from foleyvae.analysis.latent import LatentSpace
 from foleyvae.config import Config
 from foleyvae.errors import FoleyError
-from foleyvae.export import torchscript as ts_mod
-from foleyvae.export.torchscript import EXTRA_FILE, choose_dims, export_model, synthetic_footstep
-from foleyvae.inference.adapters import EagerStreamModel
+from foleyvae.export import nn_tilde
+from foleyvae.export.nn_tilde import EXTRA_FILE, choose_dims, synthetic_footstep
+from foleyvae.export.torchscript import export_model
 from foleyvae.models.base import AutoEncoder
+from foleyvae.playable.adapters import EagerStreamModel
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*torch.jit:DeprecationWarning")
 
@@ -181,7 +182,7 @@ def test_choose_dims() -> None:
 def test_failed_self_check_leaves_no_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_model: AutoEncoder, tiny_cfg: Config
 ) -> None:
-    monkeypatch.setattr(ts_mod, "TOLERANCE", -1.0)
+    monkeypatch.setattr(nn_tilde, "TOLERANCE", -1.0)
     out = tmp_path / "bad.ts"
     with pytest.raises(FoleyError, match="self-check failed"):
         export_model(tiny_model, tiny_cfg, None, out, check_block_sizes=(256,))

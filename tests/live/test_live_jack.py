@@ -75,7 +75,7 @@ def test_live_session_on_jack_records_aligned_take(
 
     for k, v in jack_server.items():
         monkeypatch.setenv(k, v)
-    from foleyvae.live import stall_canary
+    from tests.support import stall_canary
 
     take, stats_path = tmp_path / "take.wav", tmp_path / "stats.json"
     canary = stall_canary.start()  # machine stalls (the VM not running at all) during the session
@@ -148,7 +148,7 @@ def test_live_session_on_jack_records_aligned_take(
     assert ps["during"]["gc_frozen"] and ps["during"]["switch_interval"] <= 0.0005
     assert ps["after"] == ps["before"] and not ps["before"]["gc_frozen"]
     # the audio threads got SCHED_FIFO exactly where the OS grants it (CI runs as root)
-    from foleyvae.live.audio_io import fifo_permitted
+    from foleyvae.live.realtime import fifo_permitted
 
     assert stats["realtime_callback"] == stats["realtime_worker"] == fifo_permitted()
     assert report["engine_process_realtime"] == (fifo_permitted() if engine == "process" else None)

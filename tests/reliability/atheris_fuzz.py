@@ -10,7 +10,7 @@ Targets (each input is libFuzzer's byte string):
 * ``wav_header``: a RIFF/WAVE header built from the bytes (absurd rates, channel counts, declared sizes) + payload;
 * ``config``: the bytes as YAML -> ``config.load_config``, and as ``key=value`` overrides -> ``apply_overrides``;
 * ``controls``: a JSON-shaped studio control message built from the bytes -> ``studio.security.validate_controls``;
-* ``checkpoint``: a valid checkpoint with bytes overwritten/truncated -> ``training.checkpoint.load_checkpoint``;
+* ``checkpoint``: a valid checkpoint with bytes overwritten/truncated -> ``checkpoints.load_checkpoint``;
 * ``export``: the bundled-model loader on a corrupted copy of a small exported file with its ``.sha256``.
 
 Allowed outcome per input: a result, or the project's one-line :class:`FoleyError`. Anything else (another
@@ -36,10 +36,11 @@ import yaml  # noqa: F401
 
 with atheris.instrument_imports(include=["foleyvae"], enable_loader_override=False):
     from foleyvae.audio import io as aio
+    from foleyvae.checkpoints import load_checkpoint
     from foleyvae.config import apply_overrides, load_config, preset
     from foleyvae.errors import FoleyError
     from foleyvae.studio.security import validate_controls
-    from foleyvae.training.checkpoint import load_checkpoint, save_checkpoint
+    from foleyvae.training.checkpoint import save_checkpoint
 
 WORK = Path(tempfile.mkdtemp(prefix="foleyvae-atheris-"))
 SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff")

@@ -17,7 +17,7 @@ TOKEN = "test-token-0123456789abcdef"
 @pytest.fixture(scope="session")
 def demo_factory() -> Any:
     """A loader that returns a fresh demo model per call (each one built from the same seed)."""
-    from foleyvae.studio.demo import demo_model
+    from foleyvae.playable.demo import demo_model
 
     return lambda: demo_model(seed=0)
 

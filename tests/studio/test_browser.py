@@ -51,8 +51,8 @@ def fake_mic(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
+    from foleyvae.playable.demo import demo_model
     from foleyvae.studio.app import Studio, StudioConfig, serve_in_thread
-    from foleyvae.studio.demo import demo_model
     from foleyvae.studio.session import ModelEntry
 
     root = tmp_path_factory.mktemp("studio")
@@ -265,7 +265,7 @@ def test_the_page_says_when_a_take_reaches_the_length_limit(page: Any, server: t
 
 
 def test_upload_by_file_picker(page: Any, tmp_path: Path) -> None:
-    from foleyvae.studio.demo import synth_footstep
+    from foleyvae.playable.demo import synth_footstep
 
     p = tmp_path / "my step.wav"
     sf.write(str(p), synth_footstep("metal", 0.6), 44100)

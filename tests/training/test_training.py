@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from foleyvae.checkpoints import CheckpointError, load_checkpoint, load_run
 from foleyvae.cli.main import main
 from foleyvae.config import preset
 from foleyvae.errors import FoleyError
-from foleyvae.training.checkpoint import CheckpointError, load_checkpoint, load_run, save_checkpoint
+from foleyvae.training.checkpoint import save_checkpoint
 from foleyvae.training.schedule import beta_of, lr_of, phase_of
 from tests.conftest import KILL_REPEAT
 
@@ -227,7 +228,9 @@ def test_nonfinite_gradients_are_skipped(dataset: Path, tmp_path: Path, monkeypa
 
 
 def test_init_from_export_run_and_mismatch(dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """--init-from loads an export's generator (weight norm re-derived) or a run's weights; other presets refused."""
+    """--init-from (resolved by the CLI) loads an export's generator (weight norm re-derived) or a run's weights;
+    other presets refused."""
+    from foleyvae.cli.train import resolve_init
     from foleyvae.config import apply_overrides
     from foleyvae.export.loader import load_model
     from foleyvae.models.builders import build_model
@@ -239,7 +242,7 @@ def test_init_from_export_run_and_mismatch(dataset: Path, tmp_path: Path, capsys
     assert main(["export", str(src), "-o", str(ts)]) == 0
     cfg = preset("tiny")
     model = build_model(cfg).eval()
-    assert "pqmf, encoder, decoder" in init_from(model, cfg, ts)
+    assert "pqmf, encoder, decoder" in init_from(model, cfg, resolve_init(ts))
     exported = load_model(ts).module
     x = 0.1 * torch.randn(1, 1, 4096)
     with torch.no_grad():
@@ -248,14 +251,14 @@ def test_init_from_export_run_and_mismatch(dataset: Path, tmp_path: Path, capsys
     torch.testing.assert_close(mine, theirs, atol=1e-5, rtol=1e-4)
     ckpt = load_checkpoint(src / "checkpoints" / "last.ckpt")
     fresh = build_model(cfg)
-    assert "step 4" in init_from(fresh, cfg, src)
+    assert "step 4" in init_from(fresh, cfg, resolve_init(src))
     for k, v in fresh.state_dict().items():
         torch.testing.assert_close(v, ckpt["model"][k])
     other = apply_overrides(cfg, ["model.latent_size=8"])
     with pytest.raises(FoleyError, match="latent_size"):
-        init_from(build_model(other), other, ts)
+        init_from(build_model(other), other, resolve_init(ts))
     with pytest.raises(FoleyError, match="no run folder"):
-        init_from(build_model(cfg), cfg, tmp_path / "nope")
+        resolve_init(tmp_path / "nope")
     # end to end through the CLI: a new run starts from the export and records it
     out = tmp_path / "ft"
     assert (
@@ -273,3 +276,32 @@ def test_time_budget_ends_with_a_checkpoint_and_latent_analysis(dataset: Path, t
     st = load_checkpoint(out / "checkpoints" / "last.ckpt")
     assert 0 < st["step"] < 100000
     assert load_run(out).latent is not None
+
+
+def test_mclt_run_on_one_valid_clip_warns_and_keeps_its_checkpoint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An MCLT model has one latent frame per clip: a one-clip validation set cannot be analysed (PCA needs 2
+    frames). The finished training still exits 0 with its checkpoint, one warning line, and exports."""
+    import soundfile as sf
+
+    from foleyvae.data.prepare import PrepareOptions, prepare_dataset
+    from tests.conftest import footstep
+
+    src = tmp_path / "src"
+    for i, mat in enumerate(("wood", "metal", "gravel", "wood")):  # 4 files, valid fraction 0.25: 1 valid clip
+        p = src / "footsteps" / mat / f"{mat}{i}.wav"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(str(p), footstep(mat, dur=0.3, seed=i), 44100)
+    prepare_dataset([src], tmp_path / "ds", PrepareOptions(valid_fraction=0.25))
+    tiny = ["model.frame_length=32", "model.clip_samples=2048", "model.capacity=2", "model.latent_size=4"]
+    tiny += ["train.n_samples=2048", "train.batch_size=2", "train.max_steps=2", "train.phase1_steps=2"]
+    out = tmp_path / "run"
+    args = ["train", "--data", str(tmp_path / "ds"), "--preset", "mclt-2d", "--out", str(out), "--no-progress"]
+    assert main([*args, *(a for kv in tiny for a in ("--set", kv))]) == 0
+    err = capsys.readouterr().err
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "needs at least 2 latent frames" in warnings[0]
+    assert load_checkpoint(out / "checkpoints" / "last.ckpt")["step"] == 2
+    assert not (out / "latent.json").exists()
+    assert main(["export", str(out), "-o", str(tmp_path / "m.ts")]) == 0

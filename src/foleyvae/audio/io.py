@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from foleyvae.errors import FoleyError, first_line
-from foleyvae.utils.atomic import atomic_path
+from foleyvae.utils.atomic import TMP_PREFIX, _fsync_dir, atomic_path
 
 __all__ = [
     "AUDIO_EXTENSIONS",
@@ -287,7 +287,6 @@ class StreamWriter:
         import os
         import tempfile
 
-        from foleyvae.utils.atomic import TMP_PREFIX
 
         self.path = Path(path)
         fmt = _SAVE_FORMATS.get(self.path.suffix.lower())
@@ -329,7 +328,6 @@ class StreamWriter:
         """Finish the file and move it into place; returns the path."""
         import os
 
-        from foleyvae.utils.atomic import _fsync_dir
 
         if self._file.closed:
             return self.path

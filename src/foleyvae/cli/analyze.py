@@ -18,8 +18,8 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
+    from foleyvae.checkpoints import load_run
     from foleyvae.data.dataset import FoleyDataset
-    from foleyvae.training.checkpoint import load_run
     from foleyvae.training.loop import analyze_run_model
 
     art = load_run(args.run, args.checkpoint)

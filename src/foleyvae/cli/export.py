@@ -22,8 +22,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from foleyvae.checkpoints import load_run
     from foleyvae.export.torchscript import export_model
-    from foleyvae.training.checkpoint import load_run
 
     out = check_output(args.output, args.force)
     art = load_run(args.run, checkpoint=args.checkpoint)

@@ -15,8 +15,8 @@ from foleyvae.cli.common import add_force, check_output
 from foleyvae.cli.transfer import add_model
 
 if TYPE_CHECKING:
-    from foleyvae.inference.protocol import StreamModel
     from foleyvae.inference.recipes import Recipe
+    from foleyvae.playable.protocol import StreamModel
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -33,8 +33,8 @@ def run(args: argparse.Namespace) -> int:
     uvicorn = require("uvicorn", "studio")
 
     from foleyvae.audio.io import DecodeLimits
+    from foleyvae.playable.demo import demo_model
     from foleyvae.studio.app import MAX_WS_MESSAGE, Studio, StudioConfig, create_app
-    from foleyvae.studio.demo import demo_model
     from foleyvae.studio.security import LOOPBACK_HOSTS, new_token
     from foleyvae.studio.server import ServerLimits, uvicorn_config
     from foleyvae.studio.session import ModelEntry

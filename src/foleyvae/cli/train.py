@@ -7,8 +7,14 @@ gradient averaging, rank 0 writes the run folder).
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from foleyvae.cli.common import add_force
+from foleyvae.errors import FoleyError
+
+if TYPE_CHECKING:
+    from foleyvae.training.init import InitWeights
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -33,9 +39,36 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_force(p)
 
 
-def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
+def resolve_init(source: str | Path) -> InitWeights:
+    """``--init-from SOURCE`` -> the weights to start from: a run folder (its last checkpoint), a checkpoint file, an
+    export (``.ts`` file, a model folder with ``model.ts``) or a bundled model's name. FoleyError if none is found."""
+    # torch-heavy modules, imported when the command runs (building the parser stays light)
+    from foleyvae.checkpoints import load_checkpoint
+    from foleyvae.export.loader import assets_dir, load_file
+    from foleyvae.training.init import InitWeights
 
+    path = Path(source)
+    if not path.exists() and (assets_dir() / str(source) / "model.ts").is_file():
+        path = assets_dir() / str(source) / "model.ts"
+    if path.is_dir() and (path / "model.ts").is_file() and not (path / "checkpoints").is_dir():
+        path = path / "model.ts"
+    if path.is_dir():
+        path = path / "checkpoints" / "last.ckpt"
+    if not path.is_file():
+        raise FoleyError(f"--init-from {source}: no run folder, checkpoint, export or bundled model of that name")
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    if path.suffix == ".ts" or (head == b"PK\x03\x04" and path.suffix != ".ckpt"):
+        exported = load_file(path)  # checksum, TorchScript checks and the embedded metadata, as for playing it
+        if exported.kind != "foleyvae":
+            raise FoleyError(f"{path}: not a Foley-VAE export (RAVE files cannot seed a Foley-VAE run)")
+        state = dict(exported.module.state_dict())
+        return InitWeights(str(source), path, state, exported.metadata.get("config"), exported=True)
+    ckpt = load_checkpoint(path)
+    return InitWeights(str(source), path, ckpt["model"], ckpt.get("config"), False, int(ckpt.get("step", 0)))
+
+
+def run(args: argparse.Namespace) -> int:
     from foleyvae.config import apply_overrides, load_config, preset
     from foleyvae.training.loop import TrainOptions, train
 
@@ -56,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         time_budget_s=args.time_budget * 60 if args.time_budget else None,
         stop_at_step=args.stop_at,
-        init_from=args.init_from,
+        init_from=resolve_init(args.init_from) if args.init_from else None,
     )
     res = train(cfg, opts)
     status = (

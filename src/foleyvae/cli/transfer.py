@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from foleyvae.inference.controls import Controls
-    from foleyvae.inference.protocol import StreamModel
+    from foleyvae.playable.protocol import StreamModel
 
 
 def add_model(p: argparse.ArgumentParser) -> None:

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 from scipy import signal
 
+from foleyvae.audio import io as audio_io
 from foleyvae.data.synth_dsp import (
     Params,
     Recipe,
@@ -713,8 +714,6 @@ def synth_corpus(
     Raises FoleyError for an unknown kind, minutes outside (0, 600], or an existing non-empty ``out_dir`` without
     ``force``.
     """
-    from foleyvae.audio import io as audio_io
-
     recipes = _check_kind(kind)
     if not (isinstance(minutes, (int, float)) and 0.0 < minutes <= MAX_MINUTES):
         raise FoleyError(f"--minutes {minutes}: must be > 0 and <= {MAX_MINUTES:g}")

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from foleyvae.audio.distances import mel_filterbank
+from foleyvae.audio.io import resample
 from foleyvae.errors import MissingDependencyError
 
 __all__ = ["BACKENDS", "Embedder", "available_backends", "embed", "get_embedder"]
@@ -51,8 +53,6 @@ def available_backends() -> list[str]:
 
 def _prepare(audio: np.ndarray, sample_rate: int, target_rate: int) -> np.ndarray:
     """Mono float64 ``[T]`` at ``target_rate``, peak normalised (silence stays zeros)."""
-    from foleyvae.audio.io import resample
-
     x = np.asarray(audio, dtype=np.float32)
     if x.ndim == 2:
         x = x.mean(axis=0)
@@ -135,8 +135,6 @@ class Embedder:
 
     def _handmade(self, audio: np.ndarray, sample_rate: int) -> np.ndarray:
         from scipy.fft import dct
-
-        from foleyvae.losses.spectral import mel_filterbank
 
         sr = 44100
         x = _prepare(audio, sample_rate, sr)

@@ -29,9 +29,10 @@ from foleyvae.audio.io import load
 from foleyvae.errors import FoleyError
 from foleyvae.eval.embeddings import embed
 from foleyvae.eval.metrics import loudness_correlation, onset_scores
+from foleyvae.export.loader import assets_dir
 from foleyvae.inference.materials import MaterialTable, material_of
 from foleyvae.inference.mixing import decode_latent, encode_sound, material_table
-from foleyvae.inference.protocol import StreamModel
+from foleyvae.playable.protocol import StreamModel
 
 __all__ = [
     "DEFAULT_MATERIALS",
@@ -58,8 +59,6 @@ class SteeringInput:
 
 def library_inputs(sample_rate: int, channels: int = 1) -> list[SteeringInput]:
     """The sample library's performances (taps, English and French speech) and recorded footsteps."""
-    from foleyvae.export.loader import assets_dir
-
     folder = assets_dir() / "samples"
     out = []
     for path in sorted(folder.glob("*.wav")):

@@ -1,6 +1,6 @@
 """The evaluation suite behind ``foleyvae evaluate``: reconstruction, timbre-transfer scorecard, mixing sweeps.
 
-:func:`evaluate` runs a :class:`~foleyvae.inference.protocol.StreamModel` on a prepared dataset and returns an
+:func:`evaluate` runs a :class:`~foleyvae.playable.protocol.StreamModel` on a prepared dataset and returns an
 :class:`EvalResult`: ``numbers`` (a JSON-ready dict of every measurement) and ``figures`` (audio to draw as
 spectrograms in the report). Everything is rendered through the same streaming engine that plays live
 (``inference.render.regenerate``, delay-compensated) and mixed with ``inference.mixing.mix``.
@@ -28,8 +28,15 @@ from typing import Any
 
 import numpy as np
 
+from foleyvae.audio.io import resample, to_channels
+from foleyvae.data.dataset import FoleyDataset
 from foleyvae.errors import FoleyError
-from foleyvae.inference.protocol import StreamModel
+from foleyvae.eval import metrics as M
+from foleyvae.eval.embeddings import get_embedder
+from foleyvae.eval.transfer_sets import transfer_inputs
+from foleyvae.inference.mixing import mix
+from foleyvae.inference.render import regenerate
+from foleyvae.playable.protocol import StreamModel
 
 __all__ = ["EvalOptions", "EvalResult", "Figure", "evaluate", "RECON_KEYS", "TRANSFER_KEYS"]
 
@@ -85,8 +92,6 @@ def _mono(x: np.ndarray) -> np.ndarray:
 
 def _to_model(model: StreamModel, audio: np.ndarray, sample_rate: int) -> np.ndarray:
     """``[C', T]`` or ``[T]`` at ``sample_rate`` -> ``[model.channels, T']`` at the model's rate."""
-    from foleyvae.audio.io import resample, to_channels
-
     x = np.asarray(audio, np.float32)
     if x.ndim == 1:
         x = x[None]
@@ -140,13 +145,6 @@ def evaluate(
     Raises:
         FoleyError: dataset missing/unprepared or without a held-out split; espeak-ng missing (speech set).
     """
-    from foleyvae.data.dataset import FoleyDataset
-    from foleyvae.eval import metrics as M
-    from foleyvae.eval.embeddings import get_embedder
-    from foleyvae.eval.transfer_sets import transfer_inputs
-    from foleyvae.inference.mixing import mix
-    from foleyvae.inference.render import regenerate
-
     opts = options or EvalOptions()
     say = log or (lambda _msg: None)
     t_start = time.perf_counter()

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from foleyvae.audio.io import load
 from foleyvae.errors import FoleyError
 
 __all__ = [
@@ -77,8 +78,6 @@ def speech_set(
     Raises:
         SpeechSynthError: espeak-ng missing or failing.
     """
-    from foleyvae.audio.io import load
-
     exe = _espeak()
     cache = Path(cache_dir)
     cache.mkdir(parents=True, exist_ok=True)

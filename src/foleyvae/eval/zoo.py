@@ -23,10 +23,14 @@ from typing import Any
 
 import numpy as np
 
+from foleyvae.data.dataset import FoleyDataset
 from foleyvae.errors import FoleyError
+from foleyvae.eval import metrics as M
+from foleyvae.eval.embeddings import get_embedder
 from foleyvae.eval.reports import Section, _f, write_sections
 from foleyvae.eval.suite import EvalResult, Figure, _clean, _mono, _round_robin, _to_model
-from foleyvae.inference.protocol import StreamModel
+from foleyvae.inference.render import regenerate
+from foleyvae.playable.protocol import StreamModel
 
 __all__ = ["ZooOptions", "evaluate_zoo", "zoo_sections", "write_zoo_report"]
 
@@ -54,11 +58,6 @@ def evaluate_zoo(
     log: Callable[[str], None] | None = None,
 ) -> EvalResult:
     """``models`` and ``datasets`` keyed by the same names (the dataset each model was trained on)."""
-    from foleyvae.data.dataset import FoleyDataset
-    from foleyvae.eval import metrics as M
-    from foleyvae.eval.embeddings import get_embedder
-    from foleyvae.inference.render import regenerate
-
     if set(models) != set(datasets) or len(models) < 2:
         raise FoleyError("--zoo needs two or more models, each with its dataset")
     opts = options or ZooOptions()

@@ -4,7 +4,7 @@
   ``decode``, ``forward``; PCA-cropped latent; attributes ``temperature``, ``latent_bias``/``latent_scale``; the
   ``foleyvae.json`` model card inside; a ``.sha256`` sidecar) after checking it against the eager model.
 * :func:`foleyvae.export.loader.load_model` opens our files, RAVE exports, run folders and bundled models as a
-  :class:`foleyvae.inference.protocol.StreamModel`.
+  :class:`foleyvae.playable.protocol.StreamModel`.
 
 Nothing is imported here (``import foleyvae.export`` stays free of torch); import the submodules.
 """

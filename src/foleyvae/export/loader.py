@@ -1,12 +1,12 @@
-"""Open any playable model as a :class:`~foleyvae.inference.protocol.StreamModel`.
+"""Open any playable model as a :class:`~foleyvae.playable.protocol.StreamModel`.
 
 :func:`load_model` accepts
 
-(a) a Foley-VAE export (TorchScript with the ``foleyvae.json`` extra file, see :mod:`.torchscript`);
+(a) a Foley-VAE export (TorchScript with the ``foleyvae.json`` extra file, see :mod:`.nn_tilde`);
 (b) a RAVE export made by ``rave export`` (nn~ methods ``encode``/``decode`` and their ``*_params`` buffers, the
     sample rate in ``sr`` or ``sampling_rate``; their streaming state lives inside the file);
 (c) a training run folder (``config.yaml`` + ``checkpoints/``), opened in memory with
-    :class:`~foleyvae.inference.adapters.EagerStreamModel`;
+    :class:`~foleyvae.playable.adapters.EagerStreamModel`;
 (d) the name of a bundled model, ``foleyvae/assets/<name>/model.ts`` (+ ``card.json`` / ``card.md``).
 
 A TorchScript file is code: it runs whatever its author wrote. Every load logs a one-line warning saying so.
@@ -25,14 +25,18 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from foleyvae.checkpoints import load_run
 from foleyvae.errors import FoleyError
-from foleyvae.inference.protocol import StreamModel
+from foleyvae.export.nn_tilde import EXTRA_FILE, quiet_jit
+from foleyvae.export.spectral import RealLatentView, usable_latent
+from foleyvae.models.spectral import MCLTComplexVAE
+from foleyvae.playable.adapters import EagerStreamModel
+from foleyvae.playable.protocol import StreamModel
 
 __all__ = ["TorchScriptStreamModel", "assets_dir", "list_bundled", "load_model", "EXTRA_FILE"]
 
 log = logging.getLogger(__name__)
 
-EXTRA_FILE = "foleyvae.json"  # same name as export.torchscript.EXTRA_FILE (kept here to avoid importing it)
 _ZIP_MAGIC = b"PK\x03\x04"
 _STATE_FLAGS = ("has_state", "has_analysis_state", "has_synthesis_state")  # see TorchScriptStreamModel.reset
 
@@ -97,8 +101,6 @@ class TorchScriptStreamModel:
         self._pads = [b for n, b in self.module.named_buffers() if n == "pad" or n.endswith(".pad")]
 
     def _load(self) -> Any:
-        from foleyvae.export.torchscript import quiet_jit
-
         with quiet_jit():
             return torch.jit.load(io.BytesIO(self._data), map_location="cpu")
 
@@ -181,8 +183,6 @@ def load_file(path: str | Path, name: str | None = None, card: dict[str, Any] | 
         raise FoleyError(f"{path}: not a TorchScript file (expected a zip archive made by torch.jit.save)")
     log.warning("loading %s: TorchScript files are code, only load files you trust", path)
     extra = {EXTRA_FILE: ""}
-    from foleyvae.export.torchscript import quiet_jit
-
     try:
         with quiet_jit():
             module = torch.jit.load(io.BytesIO(data), map_location="cpu", _extra_files=extra)
@@ -207,9 +207,6 @@ def load_file(path: str | Path, name: str | None = None, card: dict[str, Any] | 
 
 
 def _load_run(run_dir: Path) -> StreamModel:
-    from foleyvae.inference.adapters import EagerStreamModel
-    from foleyvae.training.checkpoint import load_run
-
     art = load_run(run_dir)
     meta: dict[str, Any] = {
         "format": "run",
@@ -223,10 +220,8 @@ def _load_run(run_dir: Path) -> StreamModel:
     }
     model: Any = art.model
     latent = art.latent
-    from foleyvae.models.spectral import MCLTComplexVAE
 
     if isinstance(model, MCLTComplexVAE):  # complex latent: played as real channels, as in its exported file
-        from foleyvae.export.spectral import RealLatentView, usable_latent
 
         model = RealLatentView(model)
         latent, _ = usable_latent(latent, model)

@@ -1,6 +1,6 @@
 """Export the clip-based MCLT VAEs (``mclt-2d``, ``mclt-3d``, ``mclt-gl``, ``mclt-cvae``) to nn~ TorchScript files.
 
-Same file format as the waveform export (:mod:`.torchscript`: nn~ methods and ``*_params`` buffers, attributes,
+Same file format as the waveform export (:mod:`.nn_tilde`: nn~ methods and ``*_params`` buffers, attributes,
 ``foleyvae.json``, ``.sha256`` sidecar, atomic write, reload-and-compare self-check); the wrapper differs because a
 clip model codes each ``clip_samples``-sample clip (32768 at 44.1 kHz: 0.743 s) into ONE latent vector:
 
@@ -45,7 +45,7 @@ from foleyvae.analysis.latent import LatentSpace
 from foleyvae.audio.mclt import clip_to_mclt, mclt, mclt_to_clip
 from foleyvae.config import Config
 from foleyvae.errors import FoleyError
-from foleyvae.export.torchscript import (
+from foleyvae.export.nn_tilde import (
     ExportReport,
     NnTildeBase,
     build_metadata,
@@ -54,10 +54,10 @@ from foleyvae.export.torchscript import (
     self_check,
     write_export,
 )
-from foleyvae.inference.adapters import pca_tensors
 from foleyvae.models import spectral as sp
 from foleyvae.models.base import AutoEncoder, EncoderOutput, LossTerms
 from foleyvae.nn.complex import complex_gaussian_params
+from foleyvae.playable.adapters import pca_tensors
 
 __all__ = ["ClipNnTildeWrapper", "RealLatentView", "export_clip_model", "usable_latent"]
 

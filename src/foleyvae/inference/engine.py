@@ -36,7 +36,7 @@ import torch
 
 from foleyvae.errors import FoleyError
 from foleyvae.inference.controls import N_SCALARS, Controls
-from foleyvae.inference.protocol import StreamModel
+from foleyvae.playable.protocol import StreamModel
 from foleyvae.utils.memory import trim_heap
 
 __all__ = ["EngineError", "EngineStats", "Latency", "StreamingEngine"]

@@ -23,9 +23,10 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from foleyvae.audio.features import onsets
 from foleyvae.errors import FoleyError
 from foleyvae.inference.materials import MaterialTable
-from foleyvae.inference.protocol import StreamModel
+from foleyvae.playable.protocol import StreamModel
 
 __all__ = [
     "MixError",
@@ -88,8 +89,6 @@ def latent_of_silence(model: StreamModel, frames: int = 32) -> np.ndarray:
 
 def first_onset(audio: np.ndarray, sample_rate: int) -> float:
     """Time (s) of the first onset of ``audio [C, T]`` (mono mix), 0.0 when there is none."""
-    from foleyvae.audio.features import onsets
-
     t = onsets(np.asarray(audio, np.float32).mean(axis=0), sample_rate)
     return float(t[0]) if len(t) else 0.0
 

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from foleyvae.errors import FoleyError
+from foleyvae.inference.materials import material_of
 
 __all__ = ["MIXES", "SURFACES", "Recipe", "corpus_materials", "pick_recordings", "plan_recipes", "recipe_index"]
 
@@ -92,8 +93,6 @@ def plan_recipes(known: Sequence[str]) -> list[Recipe]:
 
 def corpus_materials(library: Path) -> dict[str, str | None]:
     """label -> short material name for every label of a fetched corpus (``{}`` without a manifest)."""
-    from foleyvae.inference.materials import material_of
-
     manifest = library / "manifest.jsonl"
     if not manifest.is_file():
         return {}

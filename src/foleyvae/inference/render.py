@@ -13,7 +13,7 @@ import torch
 
 from foleyvae.inference.controls import Controls
 from foleyvae.inference.engine import EngineError, StreamingEngine
-from foleyvae.inference.protocol import StreamModel
+from foleyvae.playable.protocol import StreamModel
 
 __all__ = ["default_block_size", "render", "regenerate"]
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import os
 import sys
 import threading
 import time
@@ -35,9 +34,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from foleyvae.audio.io import StreamWriter
 from foleyvae.errors import FoleyError, MissingDependencyError, first_line
 from foleyvae.inference.controls import ControlError, Controls
 from foleyvae.inference.engine import StreamingEngine
+from foleyvae.live.realtime import RT_PRIORITY_CALLBACK, RT_PRIORITY_WORKER, promote_thread
 
 if TYPE_CHECKING:
     from foleyvae.live.engine_process import EngineProcess
@@ -47,10 +48,8 @@ __all__ = [
     "LiveSession",
     "LiveStats",
     "apply_command",
-    "fifo_permitted",
     "import_sounddevice",
     "list_devices",
-    "promote_thread",
 ]
 
 PORTAUDIO_HINT = "PortAudio is missing: install it with `apt-get install libportaudio2` (or your OS's portaudio)"
@@ -67,40 +66,6 @@ def import_sounddevice() -> ModuleType:
     except OSError as e:  # sounddevice raises OSError when libportaudio cannot be loaded
         raise MissingDependencyError(f"{PORTAUDIO_HINT} ({e})") from None
     return sounddevice
-
-
-# SCHED_FIFO priorities, below JACK's usual client priority range (jackd -P defaults to 10 + client 5..75 on Linux
-# distributions' audio setups; any value works where nothing else is real-time). The worker sits under the callback.
-RT_PRIORITY_CALLBACK = 70
-RT_PRIORITY_WORKER = 60
-
-
-def promote_thread(priority: int) -> bool:
-    """Ask the OS to run the calling thread SCHED_FIFO at ``priority``; returns whether it was granted.
-
-    This is what a real-time JACK server does for its clients' threads. Under ``jackd --no-realtime`` (or PortAudio
-    hosts that do not) the callback and the engine worker otherwise share the CPU with every other thread on equal
-    terms, and a busy 2-core machine then wakes them late. Without the permission (no root, no rtprio limit, not
-    Linux) the thread keeps normal scheduling. The kernel's RT throttling (95 % by default) keeps a runaway thread
-    from freezing the machine.
-    """
-    if not hasattr(os, "sched_setscheduler"):
-        return False
-    try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(int(priority)))  # 0: this thread (Linux)
-    except (OSError, ValueError):
-        return False
-    return True
-
-
-def fifo_permitted() -> bool:
-    """Whether this process may run threads SCHED_FIFO: :func:`promote_thread` tried in a throwaway thread (the
-    policy dies with it, the caller's scheduling is untouched)."""
-    granted: list[bool] = []
-    t = threading.Thread(target=lambda: granted.append(promote_thread(1)), name="foleyvae-fifo-probe")
-    t.start()
-    t.join()
-    return granted == [True]
 
 
 def list_devices() -> str:
@@ -237,7 +202,7 @@ class LiveSession:
         warmup_blocks: engine calls before the stream opens (first calls allocate and pick kernels).
         jit_optimize: keep TorchScript's graph optimiser on while live (off: no compile stalls on first calls).
         gc_freeze: freeze the garbage collector's view of the objects alive at start (no 35-70 ms full collections).
-        realtime: ask for SCHED_FIFO on the callback and worker threads (:func:`promote_thread`); ``stats`` says
+        realtime: ask for SCHED_FIFO on the callback and worker threads (``realtime.promote_thread``); ``stats`` says
             whether it was granted.
     """
 
@@ -419,8 +384,6 @@ class LiveSession:
         self._push_rec(block, dry_len, take_len)
 
     def _writer(self) -> None:
-        from foleyvae.audio.io import StreamWriter
-
         assert self.record is not None and self.dry_path is not None
         c, n, sr = self.engine.channels, self.engine.block_size, self.engine.sample_rate
         buf = np.zeros((2 * c, n), np.float32)

@@ -38,9 +38,11 @@ from typing import Any
 import numpy as np
 
 from foleyvae.errors import first_line
+from foleyvae.export.loader import load_model
 from foleyvae.inference.controls import DEFAULT_SMOOTHING_MS, SCALAR_FIELDS, Controls
-from foleyvae.inference.engine import EngineError, EngineStats, Latency
+from foleyvae.inference.engine import EngineError, EngineStats, Latency, StreamingEngine
 from foleyvae.inference.materials import MaterialTable
+from foleyvae.live.realtime import RT_PRIORITY_WORKER, promote_thread
 
 __all__ = ["EngineProcess", "ModelSource"]
 
@@ -53,6 +55,7 @@ _CTL_LEN = 1 + 3 * MAX_LATENT + len(SCALAR_FIELDS)
 _BOOL_FIELDS = frozenset(("freeze", "limiter"))
 # child counters: blocks, nan_blocks, model_calls, max_process_s, total_process_s, last_process_s
 _N_STATS = 6
+_REAP_TIMEOUT_S = 5.0  # how long a child whose pipes hit EOF may take to become reapable
 
 
 def _pack_controls(c: Controls, ctl: np.ndarray) -> None:
@@ -79,11 +82,7 @@ def _unpack_controls(ctl: np.ndarray, c: Controls) -> None:
 
 
 def _load_source(source: ModelSource) -> Any:
-    if callable(source):
-        return source()
-    from foleyvae.export.loader import load_model
-
-    return load_model(source)
+    return source() if callable(source) else load_model(source)
 
 
 def _layout(channels: int, block_size: int) -> tuple[int, int, int]:
@@ -122,9 +121,6 @@ def child_main() -> None:
 
     try:
         import torch
-
-        from foleyvae.inference.engine import StreamingEngine
-        from foleyvae.live.audio_io import RT_PRIORITY_WORKER, promote_thread
 
         torch.set_num_threads(1)
         torch.set_flush_denormal(True)
@@ -287,22 +283,32 @@ class _Child:
     def post(self, cmd: int) -> None:
         try:
             os.write(self.cmd_w, bytes((cmd,)))
-        except OSError:
-            raise EngineError(f"engine process failed: {self._failure()}") from None
+        except OSError:  # EPIPE: the child closed its end, i.e. it is exiting
+            raise EngineError(f"engine process failed: {self._failure(exiting=True)}") from None
 
     def wait(self, timeout_s: float) -> None:
         """Wait for the answer to the last post; EngineError if the child died, failed or hung."""
         ready, _, _ = select.select([self.done_r], [], [], timeout_s)
-        if not ready or not os.read(self.done_r, 1):
-            raise EngineError(f"engine process failed: {self._failure()}")
+        if not ready:
+            raise EngineError(f"engine process failed: {self._failure(exiting=False)}")
+        if not os.read(self.done_r, 1):  # EOF: only the child's exit closes its end
+            raise EngineError(f"engine process failed: {self._failure(exiting=True)}")
 
-    def _failure(self) -> str:
+    def _failure(self, exiting: bool) -> str:
+        """Why the child stopped answering: its error line, its exit code, or that it hangs.
+
+        ``exiting``: its pipe reached EOF. A dying process's pipes close a moment before it can be reaped (the
+        kernel closes its files, then makes it a zombie), so the exit code is waited for (bounded) rather than
+        polled once: under load a single poll saw it still running and misreported a killed child as hung.
+        """
         msg = _read_line(self.proc, 1.0)
         if msg is not None:
             return str(msg[1])
-        if self.proc.poll() is not None:
-            return f"it exited with code {self.proc.returncode}"
-        return "it stopped answering"
+        try:
+            code = self.proc.wait(_REAP_TIMEOUT_S) if exiting else self.proc.poll()
+        except subprocess.TimeoutExpired:
+            code = None
+        return "it stopped answering" if code is None else f"it exited with code {code}"
 
     def stats(self) -> EngineStats:
         """The child's counters, less ``offset``."""

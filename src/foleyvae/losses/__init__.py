@@ -1,6 +1,5 @@
-"""Training losses.
+"""Training losses: ``adversarial`` (hinge/least-squares GAN losses and feature matching), for phase 2.
 
-``spectral``: multi-scale STFT distance (RAVE-style), log-mel distance, and ``band_loss`` for PQMF bands.
-``adversarial``: hinge/least-squares GAN losses and feature matching.
-Each loss takes ``(target, estimate)`` audio ``[B, C, T]`` and returns a scalar; models report them in a named dict.
+The spectral distances (multiscale STFT, mel, PQMF bands) are DSP measurements shared by the models' reconstruction
+terms, validation and evaluation: they live below all of them, in :mod:`foleyvae.audio.distances`.
 """

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from foleyvae.config import Config
 from foleyvae.models.base import AutoEncoder
+from foleyvae.models.spectral import build_spectral
+from foleyvae.models.vae import WaveformVAE
 
 __all__ = ["build_model", "count_parameters"]
 
@@ -12,8 +14,6 @@ def build_model(cfg: Config) -> AutoEncoder:
     """Build the model a config describes (waveform VAE or an MCLT-family VAE)."""
     m = cfg.model
     if m.kind == "waveform":
-        from foleyvae.models.vae import WaveformVAE
-
         return WaveformVAE(
             sample_rate=cfg.audio.sample_rate,
             channels=cfg.audio.channels,
@@ -29,7 +29,6 @@ def build_model(cfg: Config) -> AutoEncoder:
             noise_bands=m.noise_bands,
             use_noise=m.use_noise,
         )
-    from foleyvae.models.spectral import build_spectral
 
     return build_spectral(
         m.kind,

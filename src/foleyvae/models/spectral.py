@@ -26,6 +26,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from foleyvae.audio.distances import MultiScaleSTFT
 from foleyvae.audio.griffin_lim import griffin_lim, mclt_operators
 from foleyvae.audio.mclt import clip_to_mclt, mclt_to_clip
 from foleyvae.errors import FoleyError
@@ -168,8 +169,6 @@ class MCLTVAEBase(AutoEncoder):
         self.n_bins = n_bins
         self.n_frames = clip_samples // n_bins
         if multiscale is None:
-            from foleyvae.losses.spectral import MultiScaleSTFT
-
             multiscale = MultiScaleSTFT(scales=(2048, 1024, 512, 256, 128))
         self.multiscale = multiscale
 

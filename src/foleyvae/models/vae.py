@@ -20,8 +20,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from foleyvae.audio.distances import MultiScaleSTFT
 from foleyvae.audio.pqmf import PQMF
-from foleyvae.losses.spectral import MultiScaleSTFT
 from foleyvae.models.base import AutoEncoder, EncoderOutput, LossTerms
 from foleyvae.models.noise import NoiseSynth
 from foleyvae.nn.blocks import DownStage, UpStage, wn

@@ -17,7 +17,7 @@ __all__ = ["ResidualUnit", "ResidualStack", "DownStage", "UpStage", "wn"]
 
 
 def wn(module: CachedConv1d | CachedConvTranspose1d) -> CachedConv1d | CachedConvTranspose1d:
-    """Weight-normalise the wrapped conv (removed at export, see export/torchscript.py)."""
+    """Weight-normalise the wrapped conv (removed at export, see export/nn_tilde.py strip_weight_norm)."""
     module.conv = weight_norm(module.conv)
     return module
 

@@ -41,9 +41,12 @@ import numpy as np
 from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from foleyvae.audio.io import DecodeLimits
+from foleyvae.audio.io import AudioError, DecodeLimits, load, validate
 from foleyvae.errors import FoleyError
-from foleyvae.inference.protocol import StreamModel
+from foleyvae.inference.controls import Controls
+from foleyvae.inference.mixing import mix
+from foleyvae.inference.render import render
+from foleyvae.playable.protocol import StreamModel
 from foleyvae.studio.limits import MAX_JSON_BYTES, MAX_JSON_DEPTH, HttpError, parse_json, read_json
 from foleyvae.studio.security import (
     TOKEN_HEADER,
@@ -179,7 +182,6 @@ class Studio:
     def _load_sample(self, sample_id: str, model: StreamModel) -> np.ndarray:
         from dataclasses import replace
 
-        from foleyvae.audio.io import AudioError, load
 
         s = self.folder.sample(sample_id)
         limits = replace(
@@ -219,7 +221,6 @@ def _check_block(block_size: int, model: StreamModel) -> None:
 
 
 def _controls_for(model: StreamModel, controls: dict[str, Any]) -> Any:
-    from foleyvae.inference.controls import Controls
 
     holder = SimpleNamespace(controls=Controls(int(model.latent_size)))
     apply_controls(holder, controls, latent_std(model), material_choices(model))
@@ -228,14 +229,12 @@ def _controls_for(model: StreamModel, controls: dict[str, Any]) -> Any:
 
 def _render(model: StreamModel, audio: np.ndarray, block_size: int, controls: Any) -> np.ndarray:
     """``[C, T]`` -> ``[C, T]`` through the engine (``inference.render``: resets the model before and after)."""
-    from foleyvae.inference.render import render
 
     return np.asarray(render(model, audio, block_size, controls), np.float32)
 
 
 def _mix(model: StreamModel, a: np.ndarray, b: np.ndarray, alpha: float) -> np.ndarray:
     """Latent mix of ``a`` and ``b`` ``[C, T]`` (``inference.mixing.mix``; onsets aligned)."""
-    from foleyvae.inference.mixing import mix
 
     model.reset()
     try:
@@ -350,7 +349,6 @@ def create_app(cfg: StudioConfig, studio: Studio | None = None) -> FastAPI:
 
     @app.post("/api/upload")
     async def upload(request: Request, name: str = "upload.wav") -> Any:
-        from foleyvae.audio.io import AudioError, validate
 
         target = st.folder.new_upload_path(name)
         await receive_file(request, target, cfg.max_upload_bytes, ("audio/", "application/octet-stream"))

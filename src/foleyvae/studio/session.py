@@ -21,9 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from foleyvae.audio.io import AUDIO_EXTENSIONS, save
 from foleyvae.errors import FoleyError
+from foleyvae.inference.engine import StreamingEngine
 from foleyvae.inference.materials import MaterialTable
-from foleyvae.inference.protocol import StreamModel
+from foleyvae.playable.protocol import StreamModel
 from foleyvae.studio.security import SecurityError, check_id, inside, private_file, safe_name
 from foleyvae.studio.video import VIDEO_SUFFIXES, ffmpeg_path, mux_take
 from foleyvae.utils.atomic import atomic_write_text
@@ -300,7 +302,6 @@ class SessionFolder:
 
     # samples -----------------------------------------------------------------------------------------
     def samples(self) -> list[Sample]:
-        from foleyvae.audio.io import AUDIO_EXTENSIONS
 
         out: list[Sample] = []
         if self.library.is_dir():
@@ -321,7 +322,6 @@ class SessionFolder:
         raise SecurityError(f"unknown sample {sample_id!r}")
 
     def new_upload_path(self, client_name: str) -> Path:
-        from foleyvae.audio.io import AUDIO_EXTENSIONS
 
         name = safe_name(client_name, AUDIO_EXTENSIONS, "upload")
         return self.root / "uploads" / f"{uuid.uuid4().hex[:8]}-{name}"
@@ -371,7 +371,6 @@ class SessionFolder:
         self, dry: np.ndarray, wet: np.ndarray, sample_rate: int, meta: dict[str, Any], prefix: str = "take"
     ) -> dict[str, Any]:
         """Write ``dry.wav``/``wet.wav`` (``[C, T]``) and ``meta.json``; returns the take's public record."""
-        from foleyvae.audio.io import save
 
         d = self.new_take_dir(prefix)
         if dry.size:
@@ -425,7 +424,6 @@ def check_block_size(block_size: object) -> int:
 
 
 def _engine_class() -> Any:
-    from foleyvae.inference.engine import StreamingEngine
 
     return StreamingEngine
 

@@ -1,14 +1,17 @@
 """Start a training run from another model's weights (fine-tuning), ``foleyvae train --init-from SOURCE``.
 
 SOURCE is a training run folder, a checkpoint file, or a Foley-VAE export (a ``model.ts`` file or the name of a
-bundled model). An export holds the generator only (PQMF, encoder, decoder, with weight norm baked into plain
-weights); those are loaded back into the training model (weight norm is re-derived through its parametrization's
-``right_inverse``, so ``g * v / |v|`` equals the exported weight). The discriminator, optimiser state and step
-counter start fresh: this is a new run that begins from learned weights, not a resume.
+bundled model); the CLI reads it into :class:`InitWeights` (:func:`foleyvae.cli.train.resolve_init`: training
+sits below export and reads no model files). An export holds the generator only (PQMF, encoder, decoder, with
+weight norm baked into plain weights); those are loaded back into the training model (weight norm is re-derived
+through its parametrization's ``right_inverse``, so ``g * v / |v|`` equals the exported weight). The
+discriminator, optimiser state and step counter start fresh: this is a new run that begins from learned weights,
+not a resume.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,34 +20,47 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
 from foleyvae.config import Config
-from foleyvae.errors import FoleyError
+from foleyvae.errors import FoleyError, first_line
 
-__all__ = ["init_from"]
+__all__ = ["InitWeights", "init_from"]
 
 _EXPORT_PARTS = ("pqmf", "encoder", "decoder")
 
 
-def init_from(model: nn.Module, cfg: Config, source: str | Path) -> str:
-    """Load ``source``'s generator weights into ``model`` (built from ``cfg``). Returns a one-line description.
+@dataclass(frozen=True)
+class InitWeights:
+    """The weights a run starts from, read by the caller (the CLI resolves ``--init-from``: training reads no
+    exports).
 
-    Raises FoleyError when the source is missing or its model settings differ from ``cfg.model``/``cfg.audio``.
+    source: what the user named (recorded in the run's checkpoints); path: the file read; state: its tensors (a
+    checkpoint's ``model`` state, or an exported module's whole state dict); config: the source's saved
+    configuration (``Config.to_dict()``), checked against the run's; exported: weight norm is baked into plain
+    weights (re-derived on load) and only the generator parts are taken; step: the source's training step.
     """
-    from foleyvae.export.loader import assets_dir
 
-    path = Path(source)
-    if not path.exists() and (assets_dir() / str(source) / "model.ts").is_file():
-        path = assets_dir() / str(source) / "model.ts"
-    if path.is_dir() and (path / "model.ts").is_file() and not (path / "checkpoints").is_dir():
-        path = path / "model.ts"
-    if path.is_dir():
-        path = path / "checkpoints" / "last.ckpt"
-    if not path.is_file():
-        raise FoleyError(f"--init-from {source}: no run folder, checkpoint, export or bundled model of that name")
-    with path.open("rb") as fh:
-        head = fh.read(4)
-    if path.suffix == ".ts" or (head == b"PK\x03\x04" and path.suffix != ".ckpt"):
-        return _from_export(model, cfg, path)
-    return _from_checkpoint(model, cfg, path)
+    source: str
+    path: Path
+    state: dict[str, Tensor]
+    config: dict[str, Any] | None
+    exported: bool
+    step: int = 0
+
+
+def init_from(model: nn.Module, cfg: Config, init: InitWeights) -> str:
+    """Load ``init``'s generator weights into ``model`` (built from ``cfg``). Returns a one-line description.
+
+    Raises FoleyError when its model settings differ from ``cfg.model``/``cfg.audio`` or the weights do not fit.
+    """
+    _check_same(cfg, init.config, init.path)
+    if not init.exported:
+        try:
+            model.load_state_dict(init.state)
+        except (RuntimeError, KeyError) as e:
+            raise FoleyError(f"{init.path}: weights do not fit the model ({first_line(e)})") from None
+        return f"initialised from {init.path} (step {init.step})"
+    src = {k: v for k, v in init.state.items() if k.split(".", 1)[0] in _EXPORT_PARTS}
+    n = _load_baked(model, src, init.path)
+    return f"initialised from export {init.path} ({n} tensors of {', '.join(_EXPORT_PARTS)}; discriminator fresh)"
 
 
 def _check_same(cfg: Config, saved: dict[str, Any] | None, where: Path) -> None:
@@ -58,28 +74,6 @@ def _check_same(cfg: Config, saved: dict[str, Any] | None, where: Path) -> None:
                 f"{where}: its {key} settings differ from this run's ({', '.join(diff)}); "
                 "use the same preset as the source model"
             )
-
-
-def _from_checkpoint(model: nn.Module, cfg: Config, path: Path) -> str:
-    from foleyvae.training.checkpoint import load_checkpoint
-
-    state = load_checkpoint(path)
-    _check_same(cfg, state.get("config"), path)
-    model.load_state_dict(state["model"])
-    return f"initialised from {path} (step {int(state.get('step', 0))})"
-
-
-def _from_export(model: nn.Module, cfg: Config, path: Path) -> str:
-    from foleyvae.export.loader import load_file
-
-    exported = load_file(path)  # checksum, TorchScript checks and the embedded metadata, as for playing it
-    if exported.kind != "foleyvae":
-        raise FoleyError(f"{path}: not a Foley-VAE export (RAVE files cannot seed a Foley-VAE run)")
-    _check_same(cfg, exported.metadata.get("config"), path)
-    state = exported.module.state_dict()
-    src = {k: v for k, v in state.items() if k.split(".", 1)[0] in _EXPORT_PARTS}
-    n = _load_baked(model, src, path)
-    return f"initialised from export {path} ({n} tensors of {', '.join(_EXPORT_PARTS)}; discriminator fresh)"
 
 
 def _load_baked(model: nn.Module, src: dict[str, Tensor], where: Path) -> int:

@@ -23,10 +23,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from foleyvae.checkpoints import CheckpointError, load_checkpoint
 from foleyvae.config import Config, save_config
 from foleyvae.errors import FoleyError
-from foleyvae.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from foleyvae.training.checkpoint import save_checkpoint
 from foleyvae.training.distributed import DistInfo, all_reduce_grads, all_reduce_mean, init_distributed, shutdown
+from foleyvae.training.init import InitWeights, init_from
 from foleyvae.training.schedule import beta_of, lr_of, phase_of
 
 __all__ = ["TrainOptions", "TrainResult", "train"]
@@ -43,7 +45,7 @@ class TrainOptions:
     threads: int | None = None
     time_budget_s: float | None = None  # stop (with a checkpoint) after this much wall-clock time
     stop_at_step: int | None = None  # checkpoint and exit at this step (train in several sittings)
-    init_from: str | None = None  # start from this run/checkpoint/export's generator weights (fine-tuning)
+    init_from: InitWeights | None = None  # start from these generator weights (fine-tuning; read by the CLI)
     log: Callable[[str], None] = field(default=lambda s: print(s, file=sys.stderr))
 
 
@@ -193,9 +195,7 @@ def train(cfg: Config, opts: TrainOptions) -> TrainResult:
         nan_total = int(state.get("nan_steps", 0))
         _set_rng_state(state["rng"])
         opts.log(f"resumed {out} at step {step} (phase {phase_of(step, t)})")
-    elif opts.init_from:
-        from foleyvae.training.init import init_from
-
+    elif opts.init_from is not None:
         opts.log(init_from(model, cfg, opts.init_from))
 
     labels = train_ds.labels
@@ -220,7 +220,7 @@ def train(cfg: Config, opts: TrainOptions) -> TrainResult:
             "nan_steps": nan_total,
             "labels": labels,
             "credits": credits,
-            "init_from": opts.init_from,
+            "init_from": opts.init_from.source if opts.init_from is not None else None,
         }
         if disc is not None and opt_d is not None:
             st["disc"] = disc.state_dict()
@@ -325,7 +325,7 @@ def train(cfg: Config, opts: TrainOptions) -> TrainResult:
             if step == t.phase1_steps and t.phase1_steps > 0:
                 checkpoint("phase1.ckpt")
                 if info.is_main:
-                    analyze_run_model(model, valid_ds, out, device)
+                    _analyze_or_warn(model, valid_ds, out, device, opts.log)
                     model.train()
             elif step % t.checkpoint_every == 0:
                 checkpoint()
@@ -333,7 +333,7 @@ def train(cfg: Config, opts: TrainOptions) -> TrainResult:
             checkpoint()
         finished = budget_spent or (not stopped and step >= t.max_steps)  # not a signal or --stop-at pause
         if info.is_main and finished and t.phase1_steps != step:
-            analyze_run_model(model, valid_ds, out, device)
+            _analyze_or_warn(model, valid_ds, out, device, opts.log)
     bar.close()
     if writer is not None:
         writer.close()
@@ -387,7 +387,7 @@ def _validate(
     model: Any, ds: Any, cfg: Config, device: torch.device, info: DistInfo, writer: Any, step: int
 ) -> dict[str, float]:
     """Held-out multiscale spectral distance and mel distance (aligned, posterior mean)."""
-    from foleyvae.losses.spectral import MelDistance, MultiScaleSTFT
+    from foleyvae.audio.distances import MelDistance, MultiScaleSTFT
 
     model.eval()
     ms, mel = MultiScaleSTFT().to(device), MelDistance(cfg.audio.sample_rate).to(device)
@@ -446,6 +446,16 @@ def analyze_run_model(model: Any, ds: Any, out: Path, device: torch.device) -> A
     space = fit_latent_space(np.stack(means).astype(np.float64), labels)
     space.save(out / "latent.json")
     return space
+
+
+def _analyze_or_warn(model: Any, ds: Any, out: Path, device: torch.device, log: Callable[[str], None]) -> None:
+    """:func:`analyze_run_model`, but an analysis the data cannot support (e.g. an MCLT model's single latent frame
+    over a one-clip validation set) only warns: the training is done and its checkpoint stands; export works
+    without ``latent.json`` (raw latent order)."""
+    try:
+        analyze_run_model(model, ds, out, device)
+    except FoleyError as e:
+        log(f"warning: no latent analysis ({e}); the checkpoint is kept, export uses the raw latent order")
 
 
 def _append_jsonl(path: Path, row: dict[str, float]) -> None:

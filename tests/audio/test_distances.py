@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from foleyvae.audio.distances import MelDistance, MultiScaleSTFT, band_loss, mel_filterbank
 from foleyvae.audio.pqmf import PQMF
-from foleyvae.losses.spectral import MelDistance, MultiScaleSTFT, band_loss, mel_filterbank
 from tests.conftest import SR, footstep
 
 

@@ -4,8 +4,9 @@ A separate process sleeps 1 ms in a loop at SCHED_FIFO 90, above every audio thr
 than ``threshold_ms`` late. Such a stall means the whole machine (a VM's vCPUs) did not run: no priority or
 buffering inside the audio process can hide it, so an xrun beside one is the host's, not the code's.
 
-Run by :func:`start` as ``python -m foleyvae.live.stall_canary [THRESHOLD_MS]``; prints ``CANARY <1|0>`` (whether
-SCHED_FIFO was granted) then ``STALL <monotonic s> <ms late>`` lines until SIGTERM.
+Run by :func:`start` as ``python tests/support/stall_canary.py [THRESHOLD_MS]`` (by path: it works whatever the
+caller's ``sys.path``); prints ``CANARY <1|0>`` (whether SCHED_FIFO was granted) then ``STALL <monotonic s> <ms
+late>`` lines until SIGTERM. Test and benchmark support, not part of the package.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 __all__ = ["main", "start", "stop"]
 
 
 def main(threshold_ms: float = 3.0) -> int:
-    from foleyvae.live.audio_io import promote_thread
+    from foleyvae.live.realtime import promote_thread  # only the canary process needs it (start/stop do not)
 
     rt = promote_thread(90)
     print(f"CANARY {int(rt)}", flush=True)
@@ -34,7 +36,7 @@ def main(threshold_ms: float = 3.0) -> int:
 
 def start(env: dict[str, str] | None = None, threshold_ms: float = 3.0) -> subprocess.Popen[str]:
     """Start the canary process (``env``: its environment, None: this one's)."""
-    cmd = [sys.executable, "-m", "foleyvae.live.stall_canary", str(threshold_ms)]
+    cmd = [sys.executable, str(Path(__file__).resolve()), str(threshold_ms)]
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)
 
 

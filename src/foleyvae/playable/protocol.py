@@ -1,7 +1,7 @@
 """The interface between models and everything that plays them (engine, render, studio).
 
 A :class:`StreamModel` is a model opened for streaming: its latent is PCA-ordered (dim 0 = most variance), as
-in nn~/RAVE exports. Adapters: ``foleyvae.inference.adapters.EagerStreamModel`` (an in-memory AutoEncoder +
+in nn~/RAVE exports. Adapters: ``foleyvae.playable.adapters.EagerStreamModel`` (an in-memory AutoEncoder +
 LatentSpace) and ``foleyvae.export.loader`` (our TorchScript exports and RAVE exports).
 """
 

@@ -1,4 +1,4 @@
-"""Adapters that open a model as an :class:`~foleyvae.inference.protocol.StreamModel`.
+"""Adapters that open a model as an :class:`~foleyvae.playable.protocol.StreamModel`.
 
 :class:`EagerStreamModel` wraps an in-memory :class:`~foleyvae.models.base.AutoEncoder` (a freshly trained run, a
 test model) and an optional :class:`~foleyvae.analysis.latent.LatentSpace`. It is also the reference the exporter

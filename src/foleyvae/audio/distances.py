@@ -1,4 +1,7 @@
-"""Spectral reconstruction losses: multi-scale STFT distance (RAVE-style), log-mel distance, and a PQMF-band helper.
+"""Spectral distances: multi-scale STFT distance (RAVE-style), log-mel distance, and a PQMF-band helper.
+
+The models' reconstruction losses, validation and the evaluation metrics all measure with these (so they sit in
+``audio``, below models, training and eval).
 
 All losses take ``x`` (the target) and ``y`` (the reconstruction), both audio ``[B, C, T]``, fold channels into the
 batch and return a scalar. ``loss(x, x)`` is exactly 0 and gradients w.r.t. ``y`` are finite everywhere, silence
