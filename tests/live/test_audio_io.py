@@ -12,6 +12,7 @@ import soundfile as sf
 from foleyvae.audio.io import AudioError, StreamWriter
 from foleyvae.errors import MissingDependencyError
 from foleyvae.inference.controls import Controls
+from foleyvae.inference.materials import MaterialTable
 from foleyvae.live.audio_io import BlockRing, apply_command, import_sounddevice
 
 
@@ -85,6 +86,14 @@ def test_interactive_commands() -> None:
     assert apply_command(c, "x=1").startswith("unknown command")
     assert apply_command(c, "q") == "quit"
     assert apply_command(c, "r") and c.bias[0] == 0.0 and not c.freeze
+    assert apply_command(c, "m=wood") == "error: this session has no material table"
+    table = MaterialTable.from_offsets({"footsteps/wood": [1, 0, 0, 0], "impacts/metal": [0, 2, 0, 0]}, 4, "m")
+    assert apply_command(c, "m=wood:0.5,metal:0.5", table.steer) == "material wood:0.5,metal:0.5 (amount 1)"
+    assert c.centroid.tolist() == [0.5, 1.0, 0.0, 0.0] and c.towards_amount == 1.0
+    assert apply_command(c, "a=0.25") == "a = 0.25" and c.towards_amount == 0.25 and c.centroid[1] == 1.0
+    assert apply_command(c, "m=brass", table.steer).startswith("error: unknown material 'brass'")
+    assert apply_command(c, "a=2").startswith("error:") and c.towards_amount == 0.25
+    assert apply_command(c, "m=off") == "material off" and c.towards_amount == 0.0
 
 
 def test_stream_writer_is_lossless_and_atomic(tmp_path: Path) -> None:

@@ -317,6 +317,8 @@ def test_perform_to_picture_and_export_video(page: Any, tmp_path: Path) -> None:
 
 
 def test_materials_presets_and_ab_mix(page: Any, server: tuple[str, Any]) -> None:
+    from foleyvae.studio.session import material_choices
+
     _, studio = server
     page.select_option("#sample-select", "lib-taps")
     page.click("#play-sample")
@@ -331,6 +333,19 @@ def test_materials_presets_and_ab_mix(page: Any, server: tuple[str, Any]) -> Non
         page.wait_for_timeout(100)
     assert studio.live.state["towards"] == {"label": "wood", "amount": 0.8}
     assert studio.live.engine.controls.towards_amount == pytest.approx(0.8)
+    # the material pad: blend wood with metal, 40 % metal; the engine steers by the blended offset
+    page.select_option("#material-b", "metal")
+    set_range(page, "#material-blend", 0.4)
+    blend = {"label": "wood:0.60,metal:0.40", "amount": 0.8}
+    deadline = time.monotonic() + 10
+    while studio.live.state.get("towards") != blend and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert studio.live.state["towards"] == blend
+    table = material_choices(studio.live.model)
+    want = 0.6 * np.asarray(table["wood"]) + 0.4 * np.asarray(table["metal"])
+    np.testing.assert_allclose(studio.live.engine.controls.centroid[: len(want)], want, atol=1e-6)
+    assert page.inner_text("#material-now") == "material: 60 % wood + 40 % metal, amount 0.8"
+    page.locator("#materials").locator("..").screenshot(path=str(ARTIFACTS / "studio_material_pad.png"))
     page.fill("#preset-name", "wood walk")
     page.click("#preset-save")
     page.wait_for_function("[...document.querySelectorAll('#preset-select option')].some(o => o.value === 'wood_walk')")
@@ -339,7 +354,8 @@ def test_materials_presets_and_ab_mix(page: Any, server: tuple[str, Any]) -> Non
     page.select_option("#preset-select", "wood_walk")
     page.click("#preset-load")
     page.wait_for_function("window.studio.controls.bias[1] === -1.5")
-    assert page.evaluate("window.studio.controls.towards") == {"label": "wood", "amount": 0.8}
+    assert page.evaluate("window.studio.controls.towards") == blend
+    assert page.evaluate("window.studio.material") == {"a": "wood", "b": "metal", "blend": pytest.approx(0.4)}
     page.select_option("#mix-a", "lib-footsteps_wood")
     page.select_option("#mix-b", "lib-footsteps_metal")
     set_range(page, "#mix-alpha", 0.3)

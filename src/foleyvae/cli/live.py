@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from foleyvae.cli.common import check_output
@@ -19,6 +20,8 @@ from foleyvae.cli.transfer import add_control_arguments, apply_control_args, con
 from foleyvae.errors import FoleyError
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from foleyvae.inference.engine import StreamingEngine
     from foleyvae.live.engine_process import EngineProcess
 
@@ -55,11 +58,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_control_arguments(p)
 
 
-def _stdin_commands(controls: object, stop: threading.Event) -> None:
+def _stdin_commands(controls: object, stop: threading.Event, steer: Callable[[str], np.ndarray]) -> None:
     from foleyvae.live.audio_io import apply_command
 
     for line in sys.stdin:
-        msg = apply_command(controls, line)  # type: ignore[arg-type]
+        msg = apply_command(controls, line, steer)  # type: ignore[arg-type]
         if msg == "quit":
             stop.set()
             return
@@ -106,13 +109,17 @@ def run(args: argparse.Namespace) -> int:
             k = engine.controls.latent_size
             table = MaterialTable.from_offsets(mat.get("offsets") or {}, k, info["name"], mat.get("frames"))
             apply_control_args(engine.controls, args, table.steer)
-        return _run_session(args, engine)
+        else:
+            table = MaterialTable.from_metadata(engine.model.metadata, engine.controls.latent_size, engine.model.name)
+        return _run_session(args, engine, table.steer)
     finally:
         if isinstance(engine, EngineProcess):
             engine.close()
 
 
-def _run_session(args: argparse.Namespace, engine: StreamingEngine | EngineProcess) -> int:
+def _run_session(
+    args: argparse.Namespace, engine: StreamingEngine | EngineProcess, steer: Callable[[str], np.ndarray]
+) -> int:
     from foleyvae.live.audio_io import LiveSession
     from foleyvae.live.engine_process import EngineProcess
 
@@ -128,12 +135,13 @@ def _run_session(args: argparse.Namespace, engine: StreamingEngine | EngineProce
     lat = session.latency()
     print(
         f"{name}: {engine.sample_rate} Hz, block {args.block}, engine latency {engine.latency_ms:.1f} ms, "
-        f"round trip before device {lat['round_trip_ms']:.1f} ms; type b0=1.5 / s2=0.5 / t=0.3 / w=0.5 / q",
+        f"round trip before device {lat['round_trip_ms']:.1f} ms; type b0=1.5 / s2=0.5 / t=0.3 / w=0.5 / m=wood / "
+        "a=0.5 / q",
         file=sys.stderr,
     )
     stop = threading.Event()
     if sys.stdin is not None and not sys.stdin.closed and sys.stdin.isatty():
-        threading.Thread(target=_stdin_commands, args=(engine.controls, stop), daemon=True).start()
+        threading.Thread(target=_stdin_commands, args=(engine.controls, stop, steer), daemon=True).start()
     session.start()
     print("READY", flush=True)
     try:

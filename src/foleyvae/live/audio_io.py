@@ -27,6 +27,7 @@ import gc
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -144,12 +145,13 @@ class LiveStats:
         return d
 
 
-def apply_command(controls: Controls, line: str) -> str:
+def apply_command(controls: Controls, line: str, steer: Callable[[str], np.ndarray] | None = None) -> str:
     """Apply one interactive command to ``controls``; returns a short message (``"quit"`` for ``q``).
 
     Commands: ``b0=1.5`` (bias of PCA dim 0), ``s2=0.5`` (scale), ``t=0.3`` (temperature), ``w=0.5`` (dry/wet),
-    ``g=-6`` (input gain dB), ``f=1`` / ``f=0`` (freeze), ``l=1`` / ``l=0`` (limiter), ``r`` (neutral latent
-    controls), ``q`` (quit). Errors are returned as messages, never raised.
+    ``g=-6`` (input gain dB), ``f=1`` / ``f=0`` (freeze), ``l=1`` / ``l=0`` (limiter), ``m=wood`` or
+    ``m=wood:0.6,metal:0.4`` (material, resolved by ``steer``; ``m=off``), ``a=0.5`` (material amount), ``r``
+    (neutral latent controls), ``q`` (quit). Errors are returned as messages, never raised.
     """
     s = line.strip().replace(" ", "")
     if not s:
@@ -159,6 +161,8 @@ def apply_command(controls: Controls, line: str) -> str:
     if s == "r":
         controls.clear()
         return "latent controls reset"
+    if s.startswith("m="):
+        return _material_command(controls, s[2:], steer)
     try:
         key, value = s.split("=", 1)
         v = float(value)
@@ -176,13 +180,29 @@ def apply_command(controls: Controls, line: str) -> str:
             controls.set_freeze(v != 0.0)
         elif key == "l":
             controls.set_limiter(v != 0.0)
+        elif key == "a":
+            controls.towards(controls.centroid.copy(), v)
         else:
-            return f"unknown command {line.strip()!r} (b<dim>=, s<dim>=, t=, w=, g=, f=, l=, r, q)"
+            return f"unknown command {line.strip()!r} (b<dim>=, s<dim>=, t=, w=, g=, f=, l=, m=, a=, r, q)"
     except ControlError as e:
         return f"error: {e}"
     except ValueError:
         return f"cannot parse {line.strip()!r}: expected KEY=NUMBER, e.g. b0=1.5"
     return f"{key} = {v:g}"
+
+
+def _material_command(controls: Controls, spec: str, steer: Callable[[str], np.ndarray] | None) -> str:
+    """``m=SPEC``: steer toward a material name or blend at the current amount (1 when off); ``m=off`` stops."""
+    if spec in ("off", "0", ""):
+        controls.clear_towards()
+        return "material off"
+    if steer is None:
+        return "error: this session has no material table"
+    try:
+        controls.towards(steer(spec), controls.towards_amount or 1.0)
+    except FoleyError as e:
+        return f"error: {e}"
+    return f"material {spec} (amount {controls.towards_amount:g})"
 
 
 class LiveSession:

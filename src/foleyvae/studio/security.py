@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from foleyvae.errors import FoleyError
+from foleyvae.inference.materials import MaterialError, parse_blend
 
 __all__ = [
     "TOKEN_HEADER",
@@ -209,8 +210,9 @@ def validate_controls(msg: Any, latent_size: int, labels: list[str]) -> dict[str
     """Check a control update from the page; returns the clean subset (only known keys, typed, in range).
 
     Keys: ``bias``/``scale`` (lists, PCA order, at most latent_size; bias in dim stds), ``temperature``,
-    ``dry_wet`` (0..1), ``gain_db``, ``freeze``, ``limiter``, ``towards`` ({"label": one of labels,
-    "amount": 0..1} or null). Unknown keys are refused so that typos do not silently do nothing.
+    ``dry_wet`` (0..1), ``gain_db``, ``freeze``, ``limiter``, ``towards`` ({"label": one of labels or a blend of
+    them such as ``"wood:0.6,metal:0.4"`` (``inference.materials.parse_blend``), "amount": 0..1} or null).
+    Unknown keys are refused so that typos do not silently do nothing.
     """
     if not isinstance(msg, dict):
         raise SecurityError("controls: expected a JSON object")
@@ -235,8 +237,15 @@ def validate_controls(msg: Any, latent_size: int, labels: list[str]) -> dict[str
             if not isinstance(value, dict) or set(value) - {"label", "amount"}:
                 raise SecurityError('towards: expected {"label": ..., "amount": ...} or null')
             label = value.get("label")
-            if label not in labels:
-                raise SecurityError(f"towards: unknown material {label!r}; this model knows {', '.join(labels)}")
+            if not isinstance(label, str) or len(label) > 400:
+                raise SecurityError("towards: label must be a material name or a blend such as wood:0.6,metal:0.4")
+            try:
+                names = [name for name, _ in parse_blend(label).terms]
+            except MaterialError as e:
+                raise SecurityError(f"towards: {e}") from None
+            unknown = [n for n in names if n not in labels]
+            if unknown:
+                raise SecurityError(f"towards: unknown material {unknown[0]!r}; this model knows {', '.join(labels)}")
             out[key] = {"label": label, "amount": _num(value.get("amount", 0.0), "towards.amount", 0.0, 1.0)}
         else:
             raise SecurityError(f"controls: unknown key {str(key)[:40]!r}")

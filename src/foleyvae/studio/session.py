@@ -24,7 +24,7 @@ import numpy as np
 from foleyvae.audio.io import AUDIO_EXTENSIONS, save
 from foleyvae.errors import FoleyError
 from foleyvae.inference.engine import StreamingEngine
-from foleyvae.inference.materials import MaterialTable
+from foleyvae.inference.materials import MaterialTable, parse_blend
 from foleyvae.playable.protocol import StreamModel
 from foleyvae.studio.security import SecurityError, check_id, inside, private_file, safe_name
 from foleyvae.studio.video import VIDEO_SUFFIXES, ffmpeg_path, mux_take
@@ -461,8 +461,12 @@ def apply_controls(engine: Any, update: dict[str, Any], std: np.ndarray, centroi
             if hasattr(c, "towards_amount"):
                 c.towards_amount = 0.0
         else:
-            cen = np.asarray(centroids[t["label"]], np.float64)[: c.latent_size]
-            c.towards(cen, t["amount"])
+            # a name or a blend of names (validated against the same table by security.validate_controls)
+            off = np.zeros(c.latent_size, np.float64)
+            for name, weight in parse_blend(t["label"]).terms:
+                vec = np.asarray(centroids[name], np.float64)[: c.latent_size]
+                off[: len(vec)] += weight * vec
+            c.towards(off, t["amount"])
 
 
 class LiveSession:

@@ -111,21 +111,61 @@ function buildControls() {
   );
   const mats = $("materials");
   mats.innerHTML = "";
+  const bSel = $("material-b");
+  bSel.innerHTML = '<option value="">(none)</option>';
   for (const label of m.materials || []) {
     const b = document.createElement("button");
-    b.textContent = "towards " + label;
+    b.textContent = label;
+    b.title = "steer toward " + label + " (click again: off)";
     b.dataset.label = label;
     b.className = "material";
     b.addEventListener("click", () => {
-      const on = !(studio.controls.towards && studio.controls.towards.label === label);
-      studio.controls.towards = on ? { label, amount: +$("towards-amount").value } : null;
-      mats.querySelectorAll("button").forEach((x) => x.classList.toggle("on", on && x.dataset.label === label));
-      sendControls();
+      const on = studio.material.a !== label;
+      studio.material.a = on ? label : null;
+      updateMaterial();
     });
     mats.appendChild(b);
+    bSel.insertAdjacentHTML("beforeend", `<option value="${label}">${label}</option>`);
   }
-  if (!(m.materials || []).length) mats.innerHTML = '<span class="small">this model has no material centroids</span>';
+  studio.material = { a: null, b: "", blend: +$("material-blend").value };
+  if (!(m.materials || []).length) mats.innerHTML = '<span class="small">this model has no material labels</span>';
   syncControlInputs();
+}
+
+// The material pad: material A (buttons), optional material B and the A <-> B blend, and the amount. It sends
+// towards = {label: "a" or "a:wa,b:wb", amount}; the server resolves names and blends (inference.materials).
+function materialSpec() {
+  const { a, b, blend } = studio.material;
+  if (!a) return null;
+  if (!b || b === a || blend <= 0) return a;
+  if (blend >= 1) return b;
+  return `${a}:${(1 - blend).toFixed(2)},${b}:${blend.toFixed(2)}`;
+}
+
+function updateMaterial() {
+  const spec = materialSpec();
+  studio.controls.towards = spec ? { label: spec, amount: +$("towards-amount").value } : null;
+  showMaterial();
+  sendControls();
+}
+
+function showMaterial() {
+  const t = studio.controls && studio.controls.towards;
+  document
+    .querySelectorAll("#materials button")
+    .forEach((x) => x.classList.toggle("on", !!studio.material && x.dataset.label === studio.material.a));
+  const said = (spec) =>
+    spec.includes(",") ? spec.split(",").map((x) => `${Math.round(100 * x.split(":")[1])} % ${x.split(":")[0]}`).join(" + ") : spec;
+  $("material-now").textContent = t ? `material: ${said(t.label)}, amount ${t.amount}` : "material: off";
+}
+
+function materialFromSpec(spec) {
+  // "wood" or "wood:0.6,metal:0.4" -> the pad's {a, b, blend}
+  if (!spec) return { a: null, b: "", blend: +$("material-blend").value };
+  const terms = spec.split(",").map((t) => t.split(":"));
+  if (terms.length === 1) return { a: terms[0][0], b: "", blend: +$("material-blend").value };
+  const wa = +terms[0][1], wb = +terms[1][1];
+  return { a: terms[0][0], b: terms[1][0], blend: wb / (wa + wb) };
 }
 
 function syncControlInputs() {
@@ -139,9 +179,10 @@ function syncControlInputs() {
   $("freeze").checked = c.freeze;
   $("limiter").checked = c.limiter;
   if (c.towards) setSlider("towards-amount", c.towards.amount);
-  document
-    .querySelectorAll("#materials button")
-    .forEach((x) => x.classList.toggle("on", !!c.towards && x.dataset.label === c.towards.label));
+  studio.material = materialFromSpec(c.towards && c.towards.label);
+  $("material-b").value = studio.material.b;
+  setSlider("material-blend", studio.material.blend);
+  showMaterial();
   drawXY();
 }
 
@@ -718,7 +759,8 @@ function applyPreset(p) {
   const c = Object.assign(neutralControls(k), p);
   c.bias = Array.from({ length: k }, (_, i) => (p.bias && p.bias[i] != null ? p.bias[i] : 0));
   c.scale = Array.from({ length: k }, (_, i) => (p.scale && p.scale[i] != null ? p.scale[i] : 1));
-  if (c.towards && !(studio.model.materials || []).includes(c.towards.label)) c.towards = null;
+  const known = studio.model.materials || [];
+  if (c.towards && !c.towards.label.split(",").every((t) => known.includes(t.split(":")[0]))) c.towards = null;
   studio.controls = c;
   syncControlInputs();
   sendControls();
@@ -758,6 +800,17 @@ function wire() {
   bindSlider("gain", (v) => (studio.controls.gain_db = v));
   bindSlider("towards-amount", (v) => {
     if (studio.controls.towards) studio.controls.towards.amount = v;
+    showMaterial();
+  });
+  bindSlider("material-blend", (v) => {
+    studio.material.blend = v;
+    const spec = materialSpec();
+    if (spec) studio.controls.towards = { label: spec, amount: +$("towards-amount").value };
+    showMaterial();
+  });
+  $("material-b").addEventListener("change", () => {
+    studio.material.b = $("material-b").value;
+    if (studio.controls) updateMaterial();
   });
   $("freeze").addEventListener("change", () => {
     studio.controls.freeze = $("freeze").checked;
