@@ -99,7 +99,7 @@ def fuzz_config(data: bytes) -> None:
     _expect_clean(lambda: apply_overrides(base, text.splitlines()[:8]))
 
 
-_KEYS = ["bias", "scale", "temperature", "dry_wet", "gain_db", "freeze", "limiter", "towards", "type", "id",
+_KEYS = ["bias", "scale", "temperature", "dry_wet", "input_gain_db", "freeze", "limiter", "towards", "type", "id",
          "label", "amount"]  # fmt: skip
 
 

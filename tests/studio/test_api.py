@@ -181,7 +181,7 @@ def test_presets_roundtrip_and_validation(client: Any, studio_cfg: Any) -> None:
     assert r.status_code == 200 and r.json()["name"] == "Wood_steps"
     assert "Wood_steps" in client.get("/api/presets").json()
     assert client.get("/api/presets/Wood steps").json()["towards"] == {"label": "wood", "amount": 0.7}
-    assert client.post("/api/presets/bad", json={"gain_db": 1000}).status_code == 400
+    assert client.post("/api/presets/bad", json={"input_gain_db": 1000}).status_code == 400
     for p in studio_cfg.session_dir.parent.rglob("*.json"):
         assert studio_cfg.session_dir.parent in p.parents
 

@@ -74,7 +74,7 @@ def _messages(rng: random.Random, n: int, k: int) -> tuple[list[str], list[dict[
             "scale": [round(rng.uniform(0.5, 2), 4) for _ in range(k)],
             "temperature": round(rng.uniform(0, 1), 4),
             "dry_wet": round(rng.uniform(0, 1), 4),
-            "gain_db": round(rng.uniform(-12, 12), 4),
+            "input_gain_db": round(rng.uniform(-12, 12), 4),
             "freeze": rng.random() < 0.5,
         }
         texts.append(json.dumps(upd))
@@ -183,7 +183,7 @@ def test_control_flood_keeps_the_server_responsive_and_exact(server: tuple[Any, 
             assert (c.dry_wet, c.temperature, c.input_gain_db, c.freeze) == (
                 last["dry_wet"],
                 last["temperature"],
-                last["gain_db"],
+                last["input_gain_db"],
                 last["freeze"],
             ), report
             # nothing queues up per message: the state has the flood's 6 keys, the control arrays keep their size

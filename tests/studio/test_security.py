@@ -71,7 +71,7 @@ def test_safe_name_and_ids(tmp_path: Path) -> None:
 def test_validate_controls() -> None:
     labels = ["metal", "wood"]
     ok = validate_controls(
-        {"type": "controls", "bias": [1, -2.5], "scale": [0.5], "temperature": 0.3, "dry_wet": 0.2, "gain_db": -6,
+        {"type": "controls", "bias": [1, -2.5], "scale": [0.5], "temperature": 0.3, "dry_wet": 0.2, "input_gain_db": -6,
          "freeze": True, "limiter": False, "towards": {"label": "wood", "amount": 0.4}},
         4, labels,
     )  # fmt: skip
@@ -86,7 +86,7 @@ def test_validate_controls() -> None:
         {"scale": [True]},
         {"temperature": -1},
         {"dry_wet": 1.5},
-        {"gain_db": float("inf")},
+        {"input_gain_db": float("inf")},
         {"freeze": 1},
         {"towards": {"label": "lava", "amount": 1}},
         {"towards": {"label": "wood", "amount": 2}},

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from foleyvae.cli.common import add_force, check_output, parse_index_values, progress
 from foleyvae.errors import FoleyError
+from foleyvae.inference.control_spec import CONTROLS, LEGACY_NAMES, ControlError, check, control
 
 if TYPE_CHECKING:
     import numpy as np
@@ -35,16 +36,35 @@ def add_material_arguments(p: argparse.ArgumentParser) -> None:
         help="steer toward a material: a name (wood, metal, snow...), a full label (footsteps/wood) or a blend "
         "(wood:0.6,metal:0.4; weights normalised to sum to 1); `foleyvae models NAME` lists them",
     )
-    p.add_argument("--amount", type=float, default=1.0, help="steering amount for --towards, 0..1 (default 1)")
+    t = control("towards")
+    p.add_argument("--amount", type=_spec_number("towards"), default=1.0, help=f"steering amount for --towards, "
+                   f"{t.lo:g}..{t.hi:g} (default 1)")  # fmt: skip
+
+
+def _spec_number(name: str) -> Callable[[str], float]:
+    """argparse type: a number within the control's range in ``inference.control_spec`` (its one-line error)."""
+
+    def parse(text: str) -> float:
+        try:
+            return check(name, float(text))
+        except (ValueError, ControlError) as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    return parse
 
 
 def add_control_arguments(p: argparse.ArgumentParser) -> None:
-    """Latent and mix controls shared by ``transfer`` and ``live``."""
+    """Latent and mix controls shared by ``transfer`` and ``live``; names, ranges and help from the control spec."""
     p.add_argument("--bias", nargs="+", action="extend", metavar="DIM=VALUE", help="add to PCA dim, e.g. 0=1.5")
     p.add_argument("--scale", nargs="+", action="extend", metavar="DIM=VALUE", help="scale PCA dim, e.g. 2=0.5")
-    p.add_argument("--temperature", type=float, default=0.0, help="gaussian noise on the latent (default 0)")
-    p.add_argument("--dry-wet", type=float, default=1.0, help="0 = input only, 1 = model only (default 1)")
-    p.add_argument("--gain-db", type=float, default=0.0, help="input gain in dB (default 0)")
+    for c in CONTROLS:
+        if c.kind != "number":
+            continue
+        flags = [f"--{c.name.replace('_', '-')}"]
+        flags += [f"--{old.replace('_', '-')}" for old, new in LEGACY_NAMES.items() if new == c.name]
+        unit = f" {c.unit}" if c.unit else ""
+        p.add_argument(*flags, dest=c.name, type=_spec_number(c.name), default=c.default, metavar="X",
+                       help=f"{c.help}, {c.lo:g}..{c.hi:g}{unit} (default {c.default:g})")  # fmt: skip
     add_material_arguments(p)
     p.add_argument("--no-limiter", action="store_true", help="disable the soft output limiter")
 
@@ -63,9 +83,9 @@ def apply_control_args(c: Controls, args: argparse.Namespace, steer: Callable[[s
     that hold the model's material table but not the model (the live engine process)."""
     c.set_biases(parse_index_values(args.bias, "bias"))
     c.set_scales(parse_index_values(args.scale, "scale"))
-    c.set_temperature(args.temperature)
-    c.set_dry_wet(args.dry_wet)
-    c.set_input_gain_db(args.gain_db)
+    for spec in CONTROLS:
+        if spec.kind == "number":
+            c.set(spec.name, getattr(args, spec.name))
     if args.towards:
         c.towards(steer(args.towards), args.amount)
     c.set_limiter(not args.no_limiter)

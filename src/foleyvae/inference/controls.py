@@ -20,15 +20,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from foleyvae.errors import FoleyError
+from foleyvae.inference.control_spec import MAX_LATENT_VALUE, N_SCALARS, SLOT, ControlError, check, control
 
 __all__ = ["Controls", "ControlError", "DEFAULT_SMOOTHING_MS", "N_SCALARS", "SCALAR_FIELDS"]
 
-# layout of the scalar part of a snapshot: [freeze, towards_amount, temperature, input_gain, dry_wet, limiter]
-N_SCALARS = 6
-MIN_GAIN_DB, MAX_GAIN_DB = -60.0, 24.0
-MAX_TEMPERATURE = 10.0
-MAX_LATENT_VALUE = 100.0  # bias/scale/centroid magnitudes beyond this are typos, not sounds
+# ranges, names and snapshot slots come from the one spec (inference.control_spec)
 DEFAULT_SMOOTHING_MS = 25.0
 # every per-session value of a Controls besides the per-dim arrays (bias, scale, centroid): what a copy carries over
 # (resized) and what the live engine process sends its child each block; "freeze" and "limiter" are bools
@@ -41,10 +37,6 @@ SCALAR_FIELDS = (
     "limiter",
     "limiter_threshold",
 )
-
-
-class ControlError(FoleyError, ValueError):
-    """A control value is out of range or not finite."""
 
 
 def _finite(name: str, value: float, lo: float = -math.inf, hi: float = math.inf) -> float:
@@ -93,11 +85,24 @@ class Controls:
 
     def set_bias(self, dim: int, value: float) -> None:
         """Add ``value`` to PCA dim ``dim`` (after scaling)."""
-        self.bias[self._dim(dim)] = _finite(f"bias[{dim}]", value, -MAX_LATENT_VALUE, MAX_LATENT_VALUE)
+        self.bias[self._dim(dim)] = check("bias", value)
 
     def set_scale(self, dim: int, value: float) -> None:
         """Multiply PCA dim ``dim`` by ``value``."""
-        self.scale[self._dim(dim)] = _finite(f"scale[{dim}]", value, -MAX_LATENT_VALUE, MAX_LATENT_VALUE)
+        self.scale[self._dim(dim)] = check("scale", value)
+
+    def set(self, name: str, value: float | bool) -> None:
+        """Set the scalar control ``name`` of the spec (``inference.control_spec``): ``temperature``, ``dry_wet``,
+        ``input_gain_db``, ``freeze``, ``limiter`` or ``towards`` (the material amount)."""
+        kind = control(name).kind
+        if kind in ("dims", "material") and name != "towards":
+            raise ControlError(f"{name} is set per dim (set_bias / set_scale)")
+        if name == "towards":
+            self.towards(self.centroid.copy(), float(value))
+        elif kind == "bool":
+            setattr(self, name, bool(check(name, value)))
+        else:
+            setattr(self, name, check(name, value))
 
     def set_biases(self, values: dict[int, float]) -> None:
         for d, v in values.items():
@@ -109,18 +114,18 @@ class Controls:
 
     def set_temperature(self, value: float) -> None:
         """Standard deviation of the gaussian noise added to the latent (0 = none)."""
-        self.temperature = _finite("temperature", value, 0.0, MAX_TEMPERATURE)
+        self.temperature = check("temperature", value)
 
     def set_freeze(self, on: bool) -> None:
         """Hold the latent at its value when freezing starts (bias/scale/towards still apply)."""
         self.freeze = bool(on)
 
     def set_input_gain_db(self, db: float) -> None:
-        self.input_gain_db = _finite("input_gain_db", db, MIN_GAIN_DB, MAX_GAIN_DB)
+        self.input_gain_db = check("input_gain_db", db)
 
     def set_dry_wet(self, value: float) -> None:
         """0 = the input only (delayed to stay aligned), 1 = the model only."""
-        self.dry_wet = _finite("dry_wet", value, 0.0, 1.0)
+        self.dry_wet = check("dry_wet", value)
 
     def set_limiter(self, on: bool, threshold: float | None = None) -> None:
         if threshold is not None:
@@ -134,7 +139,7 @@ class Controls:
         The field keeps its historical name ``centroid``; it holds the material *offset*. An offset shorter than the
         latent is padded with zeros.
         """
-        amt = _finite("amount", amount, 0.0, 1.0)
+        amt = check("towards", amount)
         c = np.asarray(centroid, dtype=np.float64).reshape(-1)
         if c.size == 0 or c.size > self.latent_size:
             raise ControlError(f"centroid has {c.size} dims; the model's latent has {self.latent_size}")
@@ -177,12 +182,12 @@ class Controls:
         np.copyto(latent[0], self.bias)
         np.copyto(latent[1], self.scale)
         np.multiply(self.centroid, a, out=latent[2])
-        scalars[0] = 1.0 if self.freeze else 0.0
-        scalars[1] = a
-        scalars[2] = self.temperature
-        scalars[3] = 10.0 ** (self.input_gain_db / 20.0)
-        scalars[4] = self.dry_wet
-        scalars[5] = self.limiter_threshold if self.limiter else 0.0
+        scalars[SLOT.freeze] = 1.0 if self.freeze else 0.0
+        scalars[SLOT.towards] = a
+        scalars[SLOT.temperature] = self.temperature
+        scalars[SLOT.input_gain_db] = 10.0 ** (self.input_gain_db / 20.0)
+        scalars[SLOT.dry_wet] = self.dry_wet
+        scalars[SLOT.limiter] = self.limiter_threshold if self.limiter else 0.0
 
     def as_dict(self) -> dict[str, object]:
         """The current values (for the studio's state and for logs)."""

@@ -35,7 +35,8 @@ import numpy as np
 import torch
 
 from foleyvae.errors import FoleyError
-from foleyvae.inference.controls import N_SCALARS, Controls
+from foleyvae.inference.control_spec import N_SCALARS, SLOT
+from foleyvae.inference.controls import Controls
 from foleyvae.playable.protocol import StreamModel
 from foleyvae.utils.memory import trim_heap
 
@@ -419,7 +420,8 @@ class StreamingEngine:
         sc = self._sc
         self.controls.snapshot_into(self._lat_target64, sc)
         np.copyto(self._lat_target, self._lat_target64, casting="same_kind")
-        gain_t, mix_t, thr = float(sc[3]), float(sc[4]), float(sc[5])
+        gain_t, mix_t, thr = float(sc[SLOT.input_gain_db]), float(sc[SLOT.dry_wet]), float(sc[SLOT.limiter])
+        temperature = float(sc[SLOT.temperature])
         sc_target = self._sc_target_view(sc)
 
         bad_in = not math.isfinite(float(np.sum(block)))
@@ -431,10 +433,10 @@ class StreamingEngine:
         np.multiply(src, self._gain, out=self._xin)
         self._gain_state = gain_t
 
-        ok, calls = self._path.process(self._xin, src, self._lat_target, sc_target, float(sc[2]))
+        ok, calls = self._path.process(self._xin, src, self._lat_target, sc_target, temperature)
         wet, dry = self._path.wet, self._path.dry
         if old is not None:  # crossfade old -> new over this block, then retire old (freed off this thread)
-            ok_old, calls_old = old.process(self._xin, src, self._lat_target_for(old), sc_target, float(sc[2]))
+            ok_old, calls_old = old.process(self._xin, src, self._lat_target_for(old), sc_target, temperature)
             calls += calls_old
             ok = ok and ok_old
             np.subtract(wet, old.wet, out=self._tmp)
@@ -477,7 +479,7 @@ class StreamingEngine:
     def _sc_target_view(self, sc: np.ndarray) -> np.ndarray:
         """Freeze and towards-amount targets as float32, for the per-frame smoothing."""
         t = self._sc_target
-        t[0], t[1] = sc[0], sc[1]
+        t[0], t[1] = sc[SLOT.freeze], sc[SLOT.towards]
         return t
 
     def _lat_target_for(self, path: _Path) -> np.ndarray:

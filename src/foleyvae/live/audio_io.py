@@ -37,6 +37,7 @@ import numpy as np
 
 from foleyvae.audio.io import StreamWriter
 from foleyvae.errors import FoleyError, MissingDependencyError, first_line
+from foleyvae.inference.control_spec import CONTROLS, control
 from foleyvae.inference.controls import ControlError, Controls
 from foleyvae.inference.engine import StreamingEngine
 from foleyvae.live.realtime import RT_PRIORITY_CALLBACK, RT_PRIORITY_WORKER, promote_thread
@@ -145,6 +146,10 @@ class LiveStats:
         return d
 
 
+# live's stdin keys for the scalar controls, from the spec (b<dim>= and s<dim>= address the per-dim controls)
+STDIN_KEYS = {c.key: c.name for c in CONTROLS if c.key is not None and c.kind != "dims"}
+
+
 def apply_command(controls: Controls, line: str, steer: Callable[[str], np.ndarray] | None = None) -> str:
     """Apply one interactive command to ``controls``; returns a short message (``"quit"`` for ``q``).
 
@@ -166,24 +171,13 @@ def apply_command(controls: Controls, line: str, steer: Callable[[str], np.ndarr
     try:
         key, value = s.split("=", 1)
         v = float(value)
-        if key.startswith("b") and key[1:].isdigit():
-            controls.set_bias(int(key[1:]), v)
-        elif key.startswith("s") and key[1:].isdigit():
-            controls.set_scale(int(key[1:]), v)
-        elif key == "t":
-            controls.set_temperature(v)
-        elif key == "w":
-            controls.set_dry_wet(v)
-        elif key == "g":
-            controls.set_input_gain_db(v)
-        elif key == "f":
-            controls.set_freeze(v != 0.0)
-        elif key == "l":
-            controls.set_limiter(v != 0.0)
-        elif key == "a":
-            controls.towards(controls.centroid.copy(), v)
+        if key[:1] in ("b", "s") and key[1:].isdigit():  # the spec's per-dim keys: b<dim>=, s<dim>=
+            (controls.set_bias if key[0] == "b" else controls.set_scale)(int(key[1:]), v)
+        elif key in STDIN_KEYS:
+            controls.set(STDIN_KEYS[key], v != 0.0 if control(STDIN_KEYS[key]).kind == "bool" else v)
         else:
-            return f"unknown command {line.strip()!r} (b<dim>=, s<dim>=, t=, w=, g=, f=, l=, m=, a=, r, q)"
+            keys = ", ".join(f"{k}=" for k in STDIN_KEYS)
+            return f"unknown command {line.strip()!r} (b<dim>=, s<dim>=, {keys}, m=, r, q)"
     except ControlError as e:
         return f"error: {e}"
     except ValueError:

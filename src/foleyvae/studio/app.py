@@ -43,6 +43,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 
 from foleyvae.audio.io import AudioError, DecodeLimits, load, validate
 from foleyvae.errors import FoleyError
+from foleyvae.inference import control_spec
 from foleyvae.inference.controls import Controls
 from foleyvae.inference.mixing import mix
 from foleyvae.inference.render import render
@@ -176,6 +177,7 @@ class Studio:
                 "take_seconds": self.cfg.max_take_seconds,
             },
             "default_block_size": self.cfg.default_block_size,
+            "controls": control_spec.as_json(),  # the page builds its control sliders from the one spec
         }
 
     # offline work ----------------------------------------------------------------------------------------
@@ -406,6 +408,8 @@ def create_app(cfg: StudioConfig, studio: Studio | None = None) -> FastAPI:
     @app.get("/api/presets/{name}")
     def get_preset(name: str) -> Any:
         data = st.folder.read_preset(name)
+        if isinstance(data, dict):  # presets saved before a control was renamed load under its name now
+            data = {control_spec.LEGACY_NAMES.get(k, k): v for k, v in data.items()}
         return err(404, f"no preset {name!r}") if data is None else data
 
     @app.post("/api/presets/{name}")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from foleyvae.errors import FoleyError
+from foleyvae.inference.control_spec import ControlError, control
 from foleyvae.inference.materials import MaterialError, parse_blend
 
 __all__ = [
@@ -177,16 +178,6 @@ def inside(root: Path, candidate: Path) -> bool:
 
 # --------------------------------------------------------------------------------------------- controls
 
-_FLOAT_RANGES: dict[str, tuple[float, float]] = {
-    "temperature": (0.0, 4.0),
-    "dry_wet": (0.0, 1.0),
-    "gain_db": (-48.0, 24.0),
-}
-_BOOLS = ("freeze", "limiter")
-BIAS_LIMIT = 8.0  # in units of the dim's std: beyond this the decoder is far off its training data
-SCALE_LIMIT = 4.0
-
-
 def _num(v: Any, what: str, lo: float, hi: float) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise SecurityError(f"{what}: expected a number")
@@ -209,10 +200,11 @@ def _vector(v: Any, what: str, n: int, lo: float, hi: float) -> list[float]:
 def validate_controls(msg: Any, latent_size: int, labels: list[str]) -> dict[str, Any]:
     """Check a control update from the page; returns the clean subset (only known keys, typed, in range).
 
-    Keys: ``bias``/``scale`` (lists, PCA order, at most latent_size; bias in dim stds), ``temperature``,
-    ``dry_wet`` (0..1), ``gain_db``, ``freeze``, ``limiter``, ``towards`` ({"label": one of labels or a blend of
-    them such as ``"wood:0.6,metal:0.4"`` (``inference.materials.parse_blend``), "amount": 0..1} or null).
-    Unknown keys are refused so that typos do not silently do nothing.
+    Keys and ranges are those of ``inference.control_spec.CONTROLS``: ``bias``/``scale`` (lists, PCA order, at most
+    latent_size; bias in dim stds, the spec's ui range), ``temperature``, ``dry_wet``, ``input_gain_db``, ``freeze``,
+    ``limiter``, ``towards`` ({"label": one of labels or a blend of them such as ``"wood:0.6,metal:0.4"``
+    (``inference.materials.parse_blend``), "amount": in the spec's range} or null). Unknown keys are refused so
+    that typos do not silently do nothing.
     """
     if not isinstance(msg, dict):
         raise SecurityError("controls: expected a JSON object")
@@ -220,17 +212,19 @@ def validate_controls(msg: Any, latent_size: int, labels: list[str]) -> dict[str
     for key, value in msg.items():
         if key in ("type", "id"):
             continue
-        if key == "bias":
-            out[key] = _vector(value, key, latent_size, -BIAS_LIMIT, BIAS_LIMIT)
-        elif key == "scale":
-            out[key] = _vector(value, key, latent_size, -SCALE_LIMIT, SCALE_LIMIT)
-        elif key in _FLOAT_RANGES:
-            out[key] = _num(value, key, *_FLOAT_RANGES[key])
-        elif key in _BOOLS:
+        try:
+            spec = control(str(key))
+        except ControlError:
+            raise SecurityError(f"controls: unknown key {str(key)[:40]!r}") from None
+        if spec.kind == "dims":
+            out[key] = _vector(value, key, latent_size, *spec.ui_range)
+        elif spec.kind == "number":
+            out[key] = _num(value, key, spec.lo, spec.hi)
+        elif spec.kind == "bool":
             if not isinstance(value, bool):
                 raise SecurityError(f"{key}: expected true or false")
             out[key] = value
-        elif key == "towards":
+        elif spec.kind == "material":
             if value is None:
                 out[key] = None
                 continue
@@ -246,7 +240,6 @@ def validate_controls(msg: Any, latent_size: int, labels: list[str]) -> dict[str
             unknown = [n for n in names if n not in labels]
             if unknown:
                 raise SecurityError(f"towards: unknown material {unknown[0]!r}; this model knows {', '.join(labels)}")
-            out[key] = {"label": label, "amount": _num(value.get("amount", 0.0), "towards.amount", 0.0, 1.0)}
-        else:
-            raise SecurityError(f"controls: unknown key {str(key)[:40]!r}")
+            amount = _num(value.get("amount", 0.0), "towards.amount", spec.lo, spec.hi)
+            out[key] = {"label": label, "amount": amount}
     return out

@@ -449,8 +449,8 @@ def apply_controls(engine: Any, update: dict[str, Any], std: np.ndarray, centroi
         c.set_temperature(update["temperature"])
     if "freeze" in update:
         c.set_freeze(update["freeze"])
-    if "gain_db" in update:
-        c.set_input_gain_db(update["gain_db"])
+    if "input_gain_db" in update:
+        c.set_input_gain_db(update["input_gain_db"])
     if "dry_wet" in update:
         c.set_dry_wet(update["dry_wet"])
     if "limiter" in update:

@@ -66,7 +66,7 @@ function neutralControls(k) {
     scale: new Array(k).fill(1),
     temperature: 0,
     dry_wet: 1,
-    gain_db: 0,
+    input_gain_db: 0,
     freeze: false,
     limiter: true,
     towards: null,
@@ -81,6 +81,7 @@ function buildControls() {
   const k = m.latent_size;
   studio.controls = neutralControls(k);
   const shown = Math.min(k, 16);
+  const { bias, scale } = studio.spec; // slider ranges from the control spec
   dims.insertAdjacentHTML(
     "beforeend",
     '<div class="dim dim-head"><span>dim (var.)</span><span>bias (std)</span><span>scale</span></div>',
@@ -91,8 +92,8 @@ function buildControls() {
     row.className = "dim";
     row.innerHTML =
       `<span class="dim-label" title="PCA dim ${d}: share of the latent variance">d${d}${ev}</span>` +
-      `<input type="range" class="bias" data-dim="${d}" min="-3" max="3" step="0.01" value="0" aria-label="bias d${d}" title="bias (std)">` +
-      `<input type="range" class="scale" data-dim="${d}" min="0" max="2" step="0.01" value="1" aria-label="scale d${d}" title="scale">`;
+      `<input type="range" class="bias" data-dim="${d}" min="${bias.ui_range[0]}" max="${bias.ui_range[1]}" step="${bias.step}" value="${bias.default}" aria-label="bias d${d}" title="bias (${bias.ui_unit})">` +
+      `<input type="range" class="scale" data-dim="${d}" min="${scale.ui_range[0]}" max="${scale.ui_range[1]}" step="${scale.step}" value="${scale.default}" aria-label="scale d${d}" title="scale">`;
     dims.appendChild(row);
   }
   if (k > shown) dims.insertAdjacentHTML("beforeend", `<p class="small">${k - shown} more dims: neutral</p>`);
@@ -175,7 +176,7 @@ function syncControlInputs() {
   document.querySelectorAll("#dims input.scale").forEach((el) => (el.value = c.scale[+el.dataset.dim] ?? 1));
   setSlider("temperature", c.temperature);
   setSlider("dry-wet", c.dry_wet);
-  setSlider("gain", c.gain_db);
+  setSlider("input-gain-db", c.input_gain_db);
   $("freeze").checked = c.freeze;
   $("limiter").checked = c.limiter;
   if (c.towards) setSlider("towards-amount", c.towards.amount);
@@ -711,8 +712,23 @@ function renderSamples() {
   if ($("mix-b").selectedIndex === 0 && studio.samples.length > 1) $("mix-b").selectedIndex = 1;
 }
 
+// Sliders tagged data-control="NAME" take their range, step and default from the server's control spec
+// (inference/control_spec.py), so the page never accepts a value the engine would refuse.
+function applyControlSpec(spec) {
+  studio.spec = Object.fromEntries(spec.map((c) => [c.name, c]));
+  document.querySelectorAll("input[data-control]").forEach((el) => {
+    const c = studio.spec[el.dataset.control];
+    if (!c) throw new Error("the page names a control the spec does not define: " + el.dataset.control);
+    [el.min, el.max] = c.ui_range;
+    el.step = c.step;
+    el.title = `${c.help} (${c.ui_range[0]}..${c.ui_range[1]}${c.unit ? " " + c.unit : ""})`;
+    setSlider(el.id, c.default);
+  });
+}
+
 async function loadState() {
   const s = await getJSON("/api/state");
+  applyControlSpec(s.controls);
   studio.capabilities = s.capabilities;
   fillSelect($("model-select"), s.models, (m) => `${m.name} \u2014 ${m.source}`);
   studio.samples = s.samples;
@@ -797,7 +813,7 @@ function wire() {
   }));
   bindSlider("temperature", (v) => (studio.controls.temperature = v));
   bindSlider("dry-wet", (v) => (studio.controls.dry_wet = v));
-  bindSlider("gain", (v) => (studio.controls.gain_db = v));
+  bindSlider("input-gain-db", (v) => (studio.controls.input_gain_db = v));
   bindSlider("towards-amount", (v) => {
     if (studio.controls.towards) studio.controls.towards.amount = v;
     showMaterial();
