@@ -197,6 +197,7 @@ def train_both(args: argparse.Namespace, sched: dict[str, int]) -> dict[str, Any
         "1",
         "--time-budget",
         f"{args.minutes:g}",
+        "--fixed-schedule",  # the comparison's own schedule (as RAVE's), not one fitted to the budget
         "--no-progress",
         *(f"--set=train.{k}={v}" for k, v in sched.items()),
         f"--set=train.val_every={BIG}",

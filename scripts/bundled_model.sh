@@ -20,7 +20,7 @@ done
 $FV prepare data/bundled_src/minetest data/bundled_src/0ad data/bundled_src/openarena -o data/datasets/foley --force
 THREADS=$(nproc)
 $FV train --data data/datasets/foley --preset foley-small --out runs/foley-bundled --force --threads "$THREADS" \
-  --time-budget "$MIN" --set train.phase1_steps=4000 --set train.max_steps=5000 --set train.beta_warmup_steps=2000 \
+  --time-budget "$MIN" --fixed-schedule --set train.phase1_steps=4000 --set train.max_steps=5000 --set train.beta_warmup_steps=2000 \
   --set train.val_every=500 --set train.checkpoint_every=100 --set train.log_every=50 --no-progress
 $PY scripts/finish_model.py runs/foley-bundled data/datasets/foley src/foleyvae/assets/foley --name foley \
   --title "Foley-VAE bundled model: footsteps, impacts and water" \

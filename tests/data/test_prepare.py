@@ -61,6 +61,23 @@ def test_assign_splits_deterministic_and_order_free() -> None:
         assert [s for (la, _), s in zip(items, a, strict=True) if la == lab].count("valid") == 2
     assert a != assign_splits(items, 0.2, seed=2)
     assert assign_splits([("a", "1"), ("a", "2")], 0.9, 0).count("train") == 1  # never all of a label
+    # one file per label: still one valid file once there are two files (was train 2 / valid 0)
+    assert sorted(assign_splits([("a", "1"), ("b", "2")], 0.5, 0)) == ["train", "valid"]
+    assert assign_splits([("a", "1"), ("b", "2")], 0.0, 0) == ["train", "train"]
+    assert assign_splits([("a", "1")], 0.5, 0) == ["train"]
+
+
+def test_rerun_with_other_options_is_refused_naming_them(foley_folder: Path, tmp_path: Path) -> None:
+    ds = tmp_path / "ds"
+    prepare_dataset([foley_folder], ds, PrepareOptions(valid_fraction=0.25), workers=0)
+    with pytest.raises(FoleyError, match=r"--valid-fraction 0.25 \(now 0.5\).*--force"):
+        prepare_dataset([foley_folder], ds, PrepareOptions(valid_fraction=0.5), workers=0)
+    with pytest.raises(FoleyError, match=r"--sample-rate 44100 \(now 22050\)"):
+        prepare_dataset([foley_folder], ds, PrepareOptions(valid_fraction=0.25, sample_rate=22050), workers=0)
+    rep = prepare_dataset([foley_folder], ds, PrepareOptions(valid_fraction=0.5), workers=0, force=True)
+    assert rep.split_counts == {"train": 6, "valid": 6}
+    assert json.loads((ds / "dataset.json").read_text())["options"]["valid_fraction"] == 0.5
+    assert not rep.warnings or "small dataset" in rep.warnings[0]
 
 
 def test_trim_keeps_onset_and_resamples_and_mixes_down(write_wav: Callable[..., Path], tmp_path: Path) -> None:

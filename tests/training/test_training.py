@@ -1,3 +1,4 @@
+import json
 import os
 import random
 import signal
@@ -59,7 +60,8 @@ def test_both_phases_end_to_end(dataset: Path, tmp_path: Path) -> None:
     art = load_run(out)
     assert art.latent is not None and len(art.latent.fidelity) == 4
     assert set(art.latent.centroids) == {"footsteps/gravel", "footsteps/metal", "footsteps/wood"}
-    assert (out / "metrics.jsonl").read_text().count("valid/multiscale") == 2
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [(r["step"], r["phase"]) for r in rows] == [(0, 1), (4, 1), (8, 2)]  # the start, then val_every 4
     assert _train(dataset, out) == 1  # refuses to overwrite a run without --resume/--force
 
 
@@ -79,7 +81,7 @@ def test_resume_continues_exactly(dataset: Path, tmp_path: Path) -> None:
 def test_incompatible_resume_and_bad_data(dataset: Path, tmp_path: Path) -> None:
     out = tmp_path / "r"
     assert _train(dataset, out, "--stop-at", "2") == 0
-    with pytest.raises(CheckpointError, match="cannot resume"):
+    with pytest.raises(CheckpointError, match="cannot resume.*model.capacity: checkpoint 4, requested 6"):
         from foleyvae.config import apply_overrides
         from foleyvae.training.loop import TrainOptions, train
 
@@ -87,10 +89,9 @@ def test_incompatible_resume_and_bad_data(dataset: Path, tmp_path: Path) -> None
             apply_overrides(preset("tiny"), ["model.capacity=6"]),
             TrainOptions(dataset, out, resume=True, progress=False),
         )
-    assert _train(dataset, tmp_path / "big", "--set", "train.batch_size=500") == 1
     assert _train(tmp_path / "nope", tmp_path / "x") == 1
     assert _train(dataset, tmp_path / "sr", "--set", "audio.sample_rate=48000") == 1
-    assert not (tmp_path / "big" / "checkpoints" / "last.ckpt").exists()
+    assert not (tmp_path / "sr" / "checkpoints" / "last.ckpt").exists()
 
 
 def test_nan_losses_are_skipped_then_stop(dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -264,8 +265,30 @@ def test_init_from_export_run_and_mismatch(dataset: Path, tmp_path: Path, capsys
     assert (
         _train(dataset, out, "--init-from", str(ts), "--set", "train.max_steps=2", "--set", "train.phase1_steps=2") == 0
     )
-    assert "initialised from export" in capsys.readouterr().err
-    assert load_checkpoint(out / "checkpoints" / "last.ckpt")["init_from"] == str(ts)
+    err = capsys.readouterr().err
+    assert "initialised from export" in err and "fine-tuning defaults: lr 0.0003 (preset 0.001)" in err
+    st = load_checkpoint(out / "checkpoints" / "last.ckpt")
+    assert st["init_from"] == str(ts) and st["config"]["train"]["lr"] == 3e-4
+    assert st["config"]["train"]["beta_warmup_steps"] == 0
+    assert st["fine_tune"] == {"lr": 3e-4, "beta_warmup_steps": 0}
+    mine = tmp_path / "ft2"  # what the user sets stays
+    assert _train(dataset, mine, "--init-from", str(ts), "--max-steps", "1", "--set", "train.lr=0.0005") == 0
+    assert load_checkpoint(mine / "checkpoints" / "last.ckpt")["config"]["train"]["lr"] == 5e-4
+
+
+def test_freeze_encoder_trains_the_decoder_only(dataset: Path, tmp_path: Path) -> None:
+    from foleyvae.models.builders import build_model
+
+    out = tmp_path / "fz"
+    assert _train(dataset, out, "--freeze-encoder", "--threads", "1", "--max-steps", "3", "--phase1-steps", "3") == 0
+    torch.manual_seed(preset("tiny").train.seed)
+    start = build_model(preset("tiny")).state_dict()  # the run's starting weights (same seed)
+    st = load_checkpoint(out / "checkpoints" / "last.ckpt")
+    assert st["freeze_encoder"]
+    changed = {
+        k.split(".")[0] for k, v in st["model"].items() if v.is_floating_point() and not torch.equal(v, start[k])
+    }
+    assert "decoder" in changed and "encoder" not in changed
 
 
 def test_time_budget_ends_with_a_checkpoint_and_latent_analysis(dataset: Path, tmp_path: Path) -> None:
@@ -276,6 +299,111 @@ def test_time_budget_ends_with_a_checkpoint_and_latent_analysis(dataset: Path, t
     st = load_checkpoint(out / "checkpoints" / "last.ckpt")
     assert 0 < st["step"] < 100000
     assert load_run(out).latent is not None
+
+
+def test_budget_plan_scales_the_schedule_to_fit() -> None:
+    """The plan keeps the recipe's shape and fits the budget, counting phase-2 steps as slower; pure."""
+    from foleyvae.training.schedule import PLAN_MARGIN, plan_for_budget
+
+    t = preset("foley-small").train  # 8000 steps: phase 1 to 6000, KL warm-up to 3000
+    rate, cost, val_s, ckpt_s = 1.4, 8.0, 4.0, 0.5
+    p = plan_for_budget(t, rate, 40 * 60, 10.0, 6, phase2_cost=cost, valid_s=val_s, checkpoint_s=ckpt_s)
+    assert p.scaled and 6 < p.beta_warmup_steps < p.phase1_steps < p.max_steps < t.max_steps
+    assert p.phase1_steps / p.max_steps == pytest.approx(0.75, abs=0.01)
+    assert p.beta_warmup_steps / p.phase1_steps == pytest.approx(0.5, abs=0.01)
+    todo = p.max_steps - 6
+    seconds = 10.0 + (p.phase1_steps - 6) / rate + (p.max_steps - p.phase1_steps) * cost / rate
+    seconds += (todo / p.val_every + 2) * val_s + todo / p.checkpoint_every * ckpt_s
+    assert 40 * 60 * (1 - PLAN_MARGIN) - 15 < seconds <= 40 * 60 * (1 - PLAN_MARGIN) + 1  # fits, wastes little
+    assert p.max_steps // p.val_every >= 5 and p.val_every <= 1.4 * 120  # >= 5 points, about every 2 minutes
+    assert p.checkpoint_every <= 1.4 * 60  # the first checkpoint within about a minute
+    planned = p.apply(t)
+    assert phase_of(p.phase1_steps, planned) == 2 and lr_of(p.max_steps, planned) == pytest.approx(t.lr_final)
+    assert "phase 1 to" in p.describe() and f"~{p.max_steps} steps" in p.describe()
+    roomy = plan_for_budget(t, steps_per_s=100.0, budget_s=3600, elapsed_s=1.0, done_steps=6)
+    assert not roomy.scaled and (roomy.max_steps, roomy.phase1_steps) == (t.max_steps, t.phase1_steps)
+    short = plan_for_budget(t, rate, 5 * 60, 10.0, 6, phase2_cost=cost, valid_s=val_s, checkpoint_s=ckpt_s)
+    assert short.phase2_dropped and short.phase1_steps == short.max_steps > p.phase1_steps / 4  # 5 min: phase 1
+    assert "phase 2 needs 100+ steps" in short.describe()
+    mclt = preset("mclt-2d").train  # phase 1 only
+    q = plan_for_budget(mclt, steps_per_s=1.0, budget_s=600, elapsed_s=0.0, done_steps=0, adversarial=False)
+    assert q.phase1_steps == q.max_steps < mclt.max_steps and "phase 1 only" in q.describe()
+
+
+def test_time_budget_plan_phases_and_resume(dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--time-budget fits a long schedule into seconds: phases inside it, rows say their phase, resume keeps it."""
+    out = tmp_path / "plan"
+    long = ["--set", "train.max_steps=100000", "--set", "train.phase1_steps=75000",
+            "--set", "train.beta_warmup_steps=50000", "--threads", "1"]  # fmt: skip
+    assert _train(dataset, out, "--time-budget", "0.1", *long) == 0
+    err = capsys.readouterr().err
+    assert "plan for 0.1 min" in err and "phase 1 only" in err and "checkpoints: " in err
+    st = load_checkpoint(out / "checkpoints" / "last.ckpt")
+    plan = st["plan"]
+    # a few seconds hold far fewer than MIN_PHASE2_STEPS adversarial steps: the plan spends them on phase 1
+    assert plan["scaled"] and plan["phase2_dropped"] and 0 < plan["beta_warmup_steps"] < plan["phase1_steps"]
+    assert plan["phase1_steps"] == plan["max_steps"] < 100000 and "phase 2 needs 100+ steps" in err
+    assert st["config"]["train"]["max_steps"] == plan["max_steps"] and 0 < st["step"] <= plan["max_steps"]
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert rows[0]["step"] == 0 and len(rows) >= 3
+    for r in rows:
+        assert r["phase"] == (1 if r["step"] <= plan["phase1_steps"] else 2)
+    assert _train(dataset, out, "--resume", "--threads", "1", "--stop-at", str(st["step"] + 1)) == 0
+    assert "resuming its plan for 0.1 min" in capsys.readouterr().err
+    assert load_checkpoint(out / "checkpoints" / "last.ckpt")["plan"] == plan
+
+
+def test_threads_one_when_busy_else_the_fastest() -> None:
+    from foleyvae.training.threads import choose_threads
+
+    assert choose_threads(lambda: None, cores=2, load=3.5).threads == 1
+    assert "busy" in choose_threads(lambda: None, cores=2, load=3.5).reason
+    assert choose_threads(lambda: None, cores=1, load=None).threads == 1
+    before = torch.get_num_threads()
+    now = [0.0]
+
+    def probe() -> None:  # a fake step that takes 1/n seconds on n threads
+        now[0] += 1.0 / torch.get_num_threads()
+
+    try:
+        slow_then_fast = choose_threads(probe, cores=4, load=0.0, clock=lambda: now[0])
+    finally:
+        torch.set_num_threads(before)
+    assert slow_then_fast.threads == 4 and "1: " in slow_then_fast.reason and "4: " in slow_then_fast.reason
+
+
+def test_one_short_file_can_be_trained_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """One 0.2 s file: prepare warns (small, no valid split), training validates on it and fills a batch, exits 0."""
+    import soundfile as sf
+
+    from foleyvae.data.prepare import PrepareOptions, prepare_dataset
+    from tests.conftest import footstep
+
+    (tmp_path / "in").mkdir()
+    sf.write(str(tmp_path / "in" / "step.wav"), footstep("wood", dur=0.2, seed=1), 44100)
+    rep = prepare_dataset([tmp_path / "in"], tmp_path / "ds", PrepareOptions(valid_fraction=0.5), workers=0)
+    assert rep.split_counts == {"train": 1}
+    assert "small dataset (1 file, 0.2 s" in rep.summary() and "no 'valid' split (one file)" in rep.summary()
+    short = ["--threads", "1", "--max-steps", "2", "--phase1-steps", "2", "--set", "train.batch_size=4"]
+    assert _train(tmp_path / "ds", tmp_path / "run", *short) == 0
+    err = capsys.readouterr().err
+    assert "validation uses the training files" in err and "fewer than one batch of 4" in err
+    assert load_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt")["step"] == 2
+
+
+def test_a_failed_latent_analysis_keeps_the_run(
+    dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An MCLT run on little data cannot be analysed (too few latent frames): warn, keep the checkpoint, exit 0."""
+    from foleyvae.training import loop
+
+    def no_frames(*args: object) -> None:
+        raise FoleyError("latent analysis needs at least 2 latent frames")
+
+    monkeypatch.setattr(loop, "analyze_run_model", no_frames)
+    assert _train(dataset, tmp_path / "na", "--threads", "1") == 0
+    assert "warning: no latent analysis (latent analysis needs at least 2 latent frames)" in capsys.readouterr().err
+    assert load_checkpoint(tmp_path / "na" / "checkpoints" / "last.ckpt")["step"] == 8
 
 
 def test_mclt_run_on_one_valid_clip_warns_and_keeps_its_checkpoint(

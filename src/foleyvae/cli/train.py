@@ -27,13 +27,29 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-steps", type=int, help="total steps")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 or auto")
-    p.add_argument("--threads", type=int, help="torch CPU threads")
-    p.add_argument("--time-budget", type=float, metavar="MINUTES", help="stop with a checkpoint after this long")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: what a short probe measures fastest)")
+    p.add_argument(
+        "--time-budget",
+        type=float,
+        metavar="MINUTES",
+        help="train for this long: the first steps measure the speed and the schedule (phase 1, KL warm-up, "
+        "phase 2, learning rate) is scaled to fit; stops with a checkpoint",
+    )
+    p.add_argument(
+        "--fixed-schedule",
+        action="store_true",
+        help="with --time-budget: keep the configured steps (the budget only stops the run)",
+    )
     p.add_argument("--stop-at", type=int, metavar="STEP", help="checkpoint and exit at STEP (resume later)")
     p.add_argument(
         "--init-from",
         metavar="MODEL",
         help="fine-tune: start from this run folder, checkpoint, export or bundled model (same preset)",
+    )
+    p.add_argument(
+        "--freeze-encoder",
+        action="store_true",
+        help="train the decoder only (fine-tuning: the latent space and its label centroids stay)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_force(p)
@@ -79,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
     if args.max_steps is not None:
         overrides.append(f"train.max_steps={args.max_steps}")
     cfg = apply_overrides(cfg, overrides)
+    if args.time_budget is not None and args.time_budget <= 0:
+        raise FoleyError(f"--time-budget must be > 0 minutes, got {args.time_budget}")
     opts = TrainOptions(
         data=Path(args.data),
         out=Path(args.out),
@@ -88,8 +106,11 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         threads=args.threads,
         time_budget_s=args.time_budget * 60 if args.time_budget else None,
+        fit_budget=not args.fixed_schedule,
         stop_at_step=args.stop_at,
         init_from=resolve_init(args.init_from) if args.init_from else None,
+        freeze_encoder=args.freeze_encoder,
+        explicit=frozenset(o.split("=", 1)[0].strip() for o in overrides),
     )
     res = train(cfg, opts)
     status = (

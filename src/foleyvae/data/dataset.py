@@ -45,6 +45,8 @@ class FoleyDataset(Dataset[torch.Tensor]):
         seed: crops and augmentations are a function of (seed, epoch, index).
         examples_per_epoch: length of the train split; default ``max(n_files, total_samples // n_samples)``.
             The valid split always has one example per file.
+        files: whose files to use (default: ``split``'s); ``split="valid", files="train"`` gives validation crops
+            of the training files (a dataset too small to have a valid split).
     Raises:
         FoleyError: folder not prepared / other format version, unknown or empty split, bad n_samples.
     """
@@ -57,6 +59,7 @@ class FoleyDataset(Dataset[torch.Tensor]):
         augment: bool = False,
         seed: int = 0,
         examples_per_epoch: int | None = None,
+        files: str | None = None,
     ) -> None:
         if split not in ("train", "valid"):
             raise FoleyError(f"split must be 'train' or 'valid', got {split!r}")
@@ -68,10 +71,13 @@ class FoleyDataset(Dataset[torch.Tensor]):
         if not entries:
             raise FoleyError(f"{self.root}: the dataset is empty")
         self._all_labels = sorted({str(e["label"]) for e in entries})
-        self.entries = [e for e in entries if e.get("split") == split]
+        files = files or split
+        if files not in ("train", "valid"):
+            raise FoleyError(f"files must be 'train' or 'valid', got {files!r}")
+        self.entries = [e for e in entries if e.get("split") == files]
         if not self.entries:
-            hint = " (prepare with --valid-fraction > 0)" if split == "valid" else ""
-            raise FoleyError(f"{self.root}: the dataset has no {split!r} files{hint}")
+            hint = " (prepare at least 2 files with --valid-fraction > 0 and --force)" if files == "valid" else ""
+            raise FoleyError(f"{self.root}: the dataset has no {files!r} files{hint}")
         self.split = split
         self.n_samples = int(n_samples)
         self.augment = bool(augment) and split == "train"

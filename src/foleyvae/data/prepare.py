@@ -23,8 +23,11 @@ Leading/trailing silence is trimmed against a threshold relative to the file's p
 -60 dB), keeping :data:`PRE_ROLL_S` before the first sample above it so that attacks are intact, and
 :data:`POST_ROLL_S` after the last.
 
-Re-running on the same input is incremental: a file whose (path, size, mtime) is already in the dataset with the
-same audio options is copied from the old shards without decoding. The new dataset is always built in a temporary
+Re-running on the same input is incremental: a file whose (path, size, mtime) is already in the dataset is copied
+from the old shards without decoding. Re-running with other options (audio or split) is refused, naming them,
+unless ``force`` rebuilds the dataset: a dataset never changes its split or audio behind a run that trains on it.
+Small datasets (under :data:`SMALL_DATASET_FILES` files or :data:`SMALL_DATASET_SECONDS` s) and a missing valid
+split are reported as warnings with the way forward. The new dataset is always built in a temporary
 folder beside the target and swapped in with one atomic exchange (two renames where the OS has none), so a crash,
 Ctrl-C or SIGKILL leaves the previous dataset or the new one, never a mix; the next run removes what a killed run
 left beside the dataset. Decoding workers die with the prepare process (Linux), so a killed run leaves no orphans.
@@ -76,6 +79,20 @@ SHARD_DIR = "shards"
 PRE_ROLL_S = 0.005
 POST_ROLL_S = 0.010
 SHARD_SAMPLES = 16 * 1024 * 1024  # ~64 MB of float32 per shard (mono)
+# Below these a model trained from scratch learns little (issue 26: 106 files / 12 min collapsed to 2 latent
+# dimensions); fine-tuning a bundled model is the way forward for smaller folders.
+SMALL_DATASET_FILES = 50
+SMALL_DATASET_SECONDS = 30.0
+# The CLI flag of each prepare option (for messages).
+OPTION_FLAGS = {
+    "sample_rate": "--sample-rate",
+    "channels": "--channels",
+    "silence_db": "--silence-db",
+    "normalize": "--normalize-lufs/--peak-normalize",
+    "target_db": "--normalize-lufs/--peak-normalize value",
+    "valid_fraction": "--valid-fraction",
+    "seed": "--seed",
+}
 
 
 class DatasetFormatError(FoleyError):
@@ -132,6 +149,7 @@ class PrepareReport:
     total_seconds: float = 0.0
     shortest: tuple[str, float] = ("", 0.0)
     longest: tuple[str, float] = ("", 0.0)
+    warnings: list[str] = field(default_factory=list)  # what stands in the way of training, with what to do
 
     def summary(self) -> str:
         lines = [
@@ -145,6 +163,7 @@ class PrepareReport:
         lines += [f"  {k:{width}s} {v:5d}" for k, v in sorted(self.label_counts.items())]
         if self.failed:
             lines.append(f"  skipped {len(self.failed)} unreadable file(s)")
+        lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
 
@@ -288,8 +307,10 @@ def assign_splits(items: Sequence[tuple[str, str]], valid_fraction: float, seed:
     """``"train"``/``"valid"`` for each ``(label, file)``, stratified by label and deterministic in ``seed``.
 
     Per label with n files: ``max(1, round(valid_fraction * n))`` go to valid when n >= 2 and valid_fraction > 0
-    (so every label has a validation example), never all of them; a label with one file trains. The files picked
-    are those with the smallest hash of (seed, label, file), so a file's split does not depend on list order.
+    (so every label has a validation example), never all of them; a label with one file trains. When that leaves
+    no valid file at all (every label has one file) but there are >= 2 files, the one with the smallest hash goes
+    to valid, so a valid split exists whenever it can. The files picked are those with the smallest hash of (seed,
+    label, file), so a file's split does not depend on list order.
     """
     by_label: dict[str, list[int]] = {}
     for i, (label, _) in enumerate(items):
@@ -302,6 +323,8 @@ def assign_splits(items: Sequence[tuple[str, str]], valid_fraction: float, seed:
         k = min(n - 1, max(1, round(valid_fraction * n)))
         for i in sorted(idx, key=lambda i: _rank(seed, label, items[i][1]))[:k]:
             out[i] = "valid"
+    if "valid" not in out and len(items) >= 2 and valid_fraction > 0.0:
+        out[min(range(len(items)), key=lambda i: _rank(seed, *items[i]))] = "valid"
     return out
 
 
@@ -409,10 +432,10 @@ def prepare_dataset(
             raise FoleyError(f"{out}: is a file, not a dataset folder")
         if any(out.iterdir()):
             info = read_dataset_info(out)  # refuses other format versions and non-dataset folders
-            if info.get("options", {}).get("audio") == opts.audio_key():
-                for e in read_manifest(out):
-                    k = (str(e["path"]), int(e["size"]), int(e["mtime_ns"]))
-                    old_entries[k] = e
+            _refuse_changed_options(out, info, opts)
+            for e in read_manifest(out):
+                k = (str(e["path"]), int(e["size"]), int(e["mtime_ns"]))
+                old_entries[k] = e
 
     report = PrepareReport(out)
     remove_dead_staging(out)
@@ -425,8 +448,41 @@ def prepare_dataset(
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     report.n_removed = len({k for k in old_entries} - {(i.path, i.size, i.mtime_ns) for i in found})
+    report.warnings += _size_warnings(report)
     del results
     return report
+
+
+def _refuse_changed_options(out: Path, info: dict[str, Any], opts: PrepareOptions) -> None:
+    """An existing dataset is updated only with the options it was made with; others need --force (named)."""
+    old = info.get("options", {})
+    saved = {**old.get("audio", {}), **{k: v for k, v in old.items() if k != "audio"}}
+    now = asdict(opts)
+    diffs = [f"{OPTION_FLAGS.get(k, k)} {saved[k]} (now {now[k]})" for k in now if k in saved and saved[k] != now[k]]
+    if diffs:
+        raise FoleyError(
+            f"{out}: was prepared with other options: {', '.join(diffs)}; re-run with --force to rebuild it with "
+            "the new ones (a run resumed on it would then see other audio or another split), or use another -o"
+        )
+
+
+def _size_warnings(report: PrepareReport) -> list[str]:
+    """What makes this dataset hard to train on, each with the way forward."""
+    out = []
+    n, secs = report.n_files, report.total_seconds
+    if n < SMALL_DATASET_FILES or secs < SMALL_DATASET_SECONDS:
+        out.append(
+            f"a small dataset ({n} file{'s' if n != 1 else ''}, {secs:.1f} s of audio): a model trained from scratch "
+            f"wants {SMALL_DATASET_FILES}+ files and {SMALL_DATASET_SECONDS:.0f}+ s; fine-tune a bundled model "
+            "instead (foleyvae train --init-from foley --preset foley-small ...)"
+        )
+    if report.split_counts.get("valid", 0) == 0:
+        why = "one file" if n < 2 else "--valid-fraction 0"
+        out.append(
+            f"no 'valid' split ({why}): training will validate on the training files, which measures fit, not "
+            "generalisation (add files, or --valid-fraction 0.1 with --force)"
+        )
+    return out
 
 
 def _build(
@@ -440,14 +496,9 @@ def _build(
     warn: Callable[[str], None],
     report: PrepareReport,
 ) -> int:
+    """Unchanged files copied from ``out``, new ones decoded, into ``staging``; then the manifest and info."""
     writer = _ShardWriter(staging / SHARD_DIR, opts.channels)
     entries: list[dict[str, Any]] = []
-    todo: list[int] = []
-    old_shards: dict[str, np.ndarray] = {}
-
-    for i, item in enumerate(found):
-        if (item.path, item.size, item.mtime_ns) not in old_entries:
-            todo.append(i)
 
     def record(i: int, audio: np.ndarray, source_seconds: float, start: int, reused: bool) -> None:
         item = found[i]
@@ -474,20 +525,49 @@ def _build(
         else:
             report.n_new += 1
 
-    # Unchanged files first: copied from the old shards (memory-mapped), never decoded again.
+    todo = _copy_unchanged(found, old_entries, out, record)
+    _decode_new(found, todo, opts, workers, progress, warn, report, record)
+    writer.flush()
+    if not entries:
+        raise FoleyError(f"none of the {len(found)} audio files could be read ({len(report.failed)} unreadable)")
+    _write_manifest_and_info(found, entries, staging, opts, report)
+    return len(entries)
+
+
+_Record = Callable[[int, np.ndarray, float, int, bool], None]
+
+
+def _copy_unchanged(
+    found: list[_Input], old_entries: dict[tuple[str, int, int], dict[str, Any]], out: Path, record: _Record
+) -> list[int]:
+    """Unchanged files, copied from the old shards (memory-mapped), never decoded again; returns the others."""
+    old_shards: dict[str, np.ndarray] = {}
+    todo: list[int] = []
     for i, item in enumerate(found):
         e = old_entries.get((item.path, item.size, item.mtime_ns))
         if e is None:
+            todo.append(i)
             continue
         shard = str(e["shard"])
         if shard not in old_shards:
             old_shards[shard] = np.load(out / shard, mmap_mode="r")
         off, n = int(e["offset"]), int(e["length"])
-        record(
-            i, np.array(old_shards[shard][:, off : off + n]), float(e["source_duration"]), int(e["trim_start"]), True
-        )
-    old_shards.clear()
+        audio = np.array(old_shards[shard][:, off : off + n])
+        record(i, audio, float(e["source_duration"]), int(e["trim_start"]), True)
+    return todo
 
+
+def _decode_new(
+    found: list[_Input],
+    todo: list[int],
+    opts: PrepareOptions,
+    workers: int,
+    progress: Callable[[Iterable[object], int], Iterable[object]] | None,
+    warn: Callable[[str], None],
+    report: PrepareReport,
+    record: _Record,
+) -> None:
+    """Decode the files ``todo`` (in a process pool when workers > 0); unreadable ones are warned and counted."""
     jobs = [(i, found[i].path, opts) for i in todo]
     results: Iterable[tuple[int, np.ndarray | None, float, int, str]]
     pool: cf.ProcessPoolExecutor | None = None
@@ -510,12 +590,12 @@ def _build(
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-    writer.flush()
 
-    if not entries:
-        raise FoleyError(f"none of the {len(found)} audio files could be read ({len(report.failed)} unreadable)")
 
-    # Stable order (input order) and splits.
+def _write_manifest_and_info(
+    found: list[_Input], entries: list[dict[str, Any]], staging: Path, opts: PrepareOptions, report: PrepareReport
+) -> None:
+    """Input order, splits, ``manifest.jsonl``, the report's counts and ``dataset.json``."""
     order = {it.path: k for k, it in enumerate(found)}
     entries.sort(key=lambda e: order[str(e["path"])])
     splits = assign_splits([(str(e["label"]), str(e["file"])) for e in entries], opts.valid_fraction, opts.seed)
@@ -552,7 +632,6 @@ def _build(
         "shards": sorted({str(e["shard"]) for e in entries}),
     }
     (staging / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n")
-    return len(entries)
 
 
 def _die_with_parent(parent_pid: int) -> None:

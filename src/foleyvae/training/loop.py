@@ -1,9 +1,13 @@
 """The training loop: phase 1 (spectral reconstruction + KL), phase 2 (adversarial fine-tuning, encoder frozen).
 
-Resumable exactly: a checkpoint carries the step, model, optimizers, RNG states and the data position (epoch and
-batch within it); the phase, KL weight and learning rate are pure functions of the step. Checkpoints are written
-periodically, at the phase boundary, at the end and on SIGINT/SIGTERM (at the next step boundary), always
-atomically, so a SIGKILL loses at most the steps since the last checkpoint.
+Resumable exactly: a checkpoint carries the step, model, optimizers, RNG states, the data position (epoch and
+batch within it) and the time-budget plan if any; the phase, KL weight and learning rate are pure functions of the
+step under that plan. Checkpoints are written periodically, at the phase boundary, at the end and on SIGINT/SIGTERM
+(at the next step boundary), always atomically, so a SIGKILL loses at most the steps since the last checkpoint.
+
+With a time budget to fit (``--time-budget M``), the first steps measure the step rate and
+:func:`foleyvae.training.schedule.plan_for_budget` scales the configured schedule (phase 1, KL warm-up, phase 2,
+learning-rate decay, validation and checkpoint spacing) to the budget, once.
 """
 
 from __future__ import annotations
@@ -16,22 +20,31 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from foleyvae.checkpoints import CheckpointError, load_checkpoint
-from foleyvae.config import Config, save_config
+from foleyvae.config import Config, TrainConfig, save_config
 from foleyvae.errors import FoleyError
 from foleyvae.training.checkpoint import save_checkpoint
 from foleyvae.training.distributed import DistInfo, all_reduce_grads, all_reduce_mean, init_distributed, shutdown
 from foleyvae.training.init import InitWeights, init_from
-from foleyvae.training.schedule import beta_of, lr_of, phase_of
+from foleyvae.training.schedule import SchedulePlan, beta_of, fine_tune_defaults, lr_of, phase_of, plan_for_budget
+from foleyvae.training.threads import ThreadChoice, available_cores, choose_threads, load_average
 
-__all__ = ["TrainOptions", "TrainResult", "train"]
+__all__ = ["TrainOptions", "TrainResult", "Trainer", "train"]
+
+# Steps before the rate is measured (allocation, kernel choice), then steps measured, when planning for a budget.
+PLAN_WARMUP_STEPS = 2
+PLAN_MEASURE_STEPS = 4
+# A phase-2 step ~ a phase-1 step + this many timed discriminator passes (measured: tiny 5.9x a phase-1 step where
+# this estimates 5.3x, foley-small 8.7x where it estimates 9.6x; see schedule.PHASE2_COST).
+DISC_PASSES = 1.6
 
 
 @dataclass
@@ -42,10 +55,13 @@ class TrainOptions:
     force: bool = False
     device: str = "auto"
     progress: bool = True
-    threads: int | None = None
+    threads: int | None = None  # None: measured (training/threads.py)
     time_budget_s: float | None = None  # stop (with a checkpoint) after this much wall-clock time
+    fit_budget: bool = False  # scale the schedule to the time budget (the CLI's default) instead of only stopping
     stop_at_step: int | None = None  # checkpoint and exit at this step (train in several sittings)
     init_from: InitWeights | None = None  # start from these generator weights (fine-tuning; read by the CLI)
+    freeze_encoder: bool = False  # train the decoder only: the latent space (and its label centroids) stays
+    explicit: frozenset[str] = frozenset()  # "train.KEY"s the user set: fine-tuning defaults leave them alone
     log: Callable[[str], None] = field(default=lambda s: print(s, file=sys.stderr))
 
 
@@ -56,6 +72,7 @@ class TrainResult:
     nan_steps: int
     validations: list[dict[str, float]]
     budget_spent: bool = False
+    plan: SchedulePlan | None = None
 
 
 class _StopFlag:
@@ -116,231 +133,502 @@ def _batches(loader: Any, epoch: int, skip: int) -> Iterator[tuple[int, int, tor
         epoch += 1
 
 
+def _settings_diff(section: str, saved: Any, now: dict[str, Any]) -> list[str]:
+    """``"model.capacity: checkpoint 4, requested 6"`` for each setting of ``section`` that differs."""
+    if not isinstance(saved, dict):
+        return [f"{section}: the checkpoint has none"]
+    keys = sorted(set(saved) | set(now))
+    return [
+        f"{section}.{k}: checkpoint {saved.get(k)!r}, requested {now.get(k)!r}"
+        for k in keys
+        if saved.get(k) != now.get(k)
+    ]
+
+
 def train(cfg: Config, opts: TrainOptions) -> TrainResult:
     """Train ``cfg`` on the prepared dataset ``opts.data`` into the run folder ``opts.out``."""
-    from foleyvae.data.dataset import FoleyDataset, make_loader
-    from foleyvae.models.builders import build_model
+    return Trainer(cfg, opts).run()
 
-    device = _pick_device(opts.device)
-    if opts.threads:
-        torch.set_num_threads(opts.threads)
-    info = init_distributed(device)
-    if info.enabled and device.type == "cuda":
-        device = torch.device("cuda", info.local_rank)
-    out = Path(opts.out)
-    ckpt_dir = out / "checkpoints"
-    last = ckpt_dir / "last.ckpt"
-    t = cfg.train
 
-    state: dict[str, Any] | None = None
-    if opts.resume:
-        if not last.is_file():
-            raise FoleyError(f"{out}: nothing to resume (no checkpoints/last.ckpt)")
-        state = load_checkpoint(last)
-        saved = state.get("config", {})
-        for key in ("model", "audio"):
-            if saved.get(key) != cfg.to_dict()[key]:
-                raise CheckpointError(
-                    f"{last}: cannot resume, the checkpoint's {key} settings differ from the requested config "
-                    f"(train into a new --out folder instead)"
+class Trainer:
+    """One training run: owns the model, optimizers, data stream, schedule (planned or configured) and run folder.
+
+    ``run()`` = setup (resume or start, data, models, threads) -> steps until the schedule, a signal, ``--stop-at``
+    or the time budget ends it -> final checkpoint and latent analysis.
+    """
+
+    def __init__(self, cfg: Config, opts: TrainOptions) -> None:
+        self.cfg, self.opts, self.log = cfg, opts, opts.log
+        self.t0 = time.perf_counter()  # the time budget counts from here: setup and probes are the user's minutes
+        self.device = _pick_device(opts.device)
+        self.info = init_distributed(self.device)
+        if self.info.enabled and self.device.type == "cuda":
+            self.device = torch.device("cuda", self.info.local_rank)
+        self.out = Path(opts.out)
+        self.ckpt_dir = self.out / "checkpoints"
+        self.last = self.ckpt_dir / "last.ckpt"
+        self.step = self.epoch = self.batch_in_epoch = self.nan_total = self.consecutive_nan = 0
+        self.validations: list[dict[str, float]] = []
+        self.plan: SchedulePlan | None = None
+        self.writer: Any = None
+        self.disc: torch.nn.Module | None = None
+        self.opt_d: torch.optim.Optimizer | None = None
+        self.step_seconds = 0.0  # time inside train steps since the rate window opened (for the plan)
+        self.valid_s = 0.0  # the last validation's duration (for the plan)
+        self.freeze_encoder = opts.freeze_encoder  # a resumed run keeps its own (its optimizer state needs it)
+        self.fine_tune: dict[str, Any] = {}  # FINE_TUNE_DEFAULTS applied to this run (saved, kept on resume)
+
+    @property
+    def t(self) -> TrainConfig:
+        return self.cfg.train
+
+    # ------------------------------------------------------------------------------------------------ setup
+
+    def _resume_state(self) -> dict[str, Any] | None:
+        if not self.opts.resume:
+            if self.last.is_file() and not self.opts.force:
+                raise FoleyError(
+                    f"{self.out}: already holds a run (use --resume to continue it or --force to start over)"
                 )
-    elif last.is_file() and not opts.force:
-        raise FoleyError(f"{out}: already holds a run (use --resume to continue it or --force to start over)")
+            return None
+        if not self.last.is_file():
+            raise FoleyError(f"{self.out}: nothing to resume (no checkpoints/last.ckpt)")
+        state = load_checkpoint(self.last)
+        saved, now = state.get("config", {}), self.cfg.to_dict()
+        diffs = [d for key in ("model", "audio") for d in _settings_diff(key, saved.get(key), now[key])]
+        if diffs:
+            raise CheckpointError(
+                f"{self.last}: cannot resume, the checkpoint's model settings differ from the requested config: "
+                f"{'; '.join(diffs)} (use the run's preset/--set values, or train into a new --out folder)"
+            )
+        self.freeze_encoder = bool(state.get("freeze_encoder", False))
+        self.fine_tune = dict(state.get("fine_tune") or {})
+        if self.fine_tune:  # the run's own fine-tuning settings, like its plan
+            self.cfg = replace(self.cfg, train=replace(self.cfg.train, **self.fine_tune))
+        if state.get("plan"):
+            self.plan = SchedulePlan.from_dict(state["plan"])
+            self.cfg = replace(self.cfg, train=self.plan.apply(self.cfg.train))
+        return state
 
-    train_ds = FoleyDataset(opts.data, "train", t.n_samples, augment=t.augment, seed=t.seed)
-    valid_ds = FoleyDataset(opts.data, "valid", t.n_samples, augment=False, seed=t.seed)
-    if train_ds.sample_rate != cfg.audio.sample_rate:
-        raise FoleyError(
-            f"{opts.data}: dataset is {train_ds.sample_rate} Hz but the config wants {cfg.audio.sample_rate} Hz "
-            f"(re-run prepare with --sample-rate {cfg.audio.sample_rate} or pick a matching preset)"
+    def _build_data(self) -> None:
+        from foleyvae.data.dataset import FoleyDataset, make_loader
+
+        t, data = self.t, Path(self.opts.data)
+        self.train_ds = FoleyDataset(data, "train", t.n_samples, augment=t.augment, seed=t.seed)
+        self.valid_ds = self._valid_dataset(data)
+        if self.train_ds.sample_rate != self.cfg.audio.sample_rate:
+            raise FoleyError(
+                f"{data}: dataset is {self.train_ds.sample_rate} Hz but the config wants {self.cfg.audio.sample_rate}"
+                f" Hz (re-run prepare with --sample-rate {self.cfg.audio.sample_rate} or pick a matching preset)"
+            )
+        if self.train_ds.channels != self.cfg.audio.channels:
+            raise FoleyError(
+                f"{data}: dataset has {self.train_ds.channels} channels, config wants {self.cfg.audio.channels}"
+            )
+        need = t.batch_size * self.info.world_size
+        if len(self.train_ds) < need:  # a few short files: every example is a fresh random crop, so repeat them
+            self.log(
+                f"warning: {data} gives {len(self.train_ds)} training example(s), fewer than one batch of {need}: "
+                "each epoch repeats them (random crops and augmentation differ); more files would help"
+            )
+            self.train_ds = FoleyDataset(
+                data, "train", t.n_samples, augment=t.augment, seed=t.seed, examples_per_epoch=need
+            )
+        self.loader = make_loader(
+            self.train_ds,
+            t.batch_size,
+            shuffle=True,
+            seed=t.seed,
+            distributed=self.info.enabled,
+            num_workers=t.num_workers,
+            drop_last=True,
         )
-    if train_ds.channels != cfg.audio.channels:
-        raise FoleyError(f"{opts.data}: dataset has {train_ds.channels} channels, config wants {cfg.audio.channels}")
-    if len(train_ds) < t.batch_size * info.world_size:
-        raise FoleyError(
-            f"{opts.data}: {len(train_ds)} training examples, fewer than one batch of {t.batch_size * info.world_size}"
-            " (use a smaller --set train.batch_size=N or more data)"
+
+    def _valid_dataset(self, data: Path) -> Any:
+        """The valid split; without one (a one-file dataset), validation crops of the training files, said once."""
+        from foleyvae.data.dataset import FoleyDataset
+        from foleyvae.data.prepare import read_manifest
+
+        if any(e.get("split") == "valid" for e in read_manifest(data)):
+            return FoleyDataset(data, "valid", self.t.n_samples, augment=False, seed=self.t.seed)
+        self.log(
+            f"warning: {data} has no 'valid' files, so validation uses the training files (it measures fit, not "
+            "generalisation). For a real valid split prepare at least 2 files with --valid-fraction > 0 and --force"
         )
-    loader = make_loader(
-        train_ds,
-        t.batch_size,
-        shuffle=True,
-        seed=t.seed,
-        distributed=info.enabled,
-        num_workers=t.num_workers,
-        drop_last=True,
-    )
+        return FoleyDataset(data, "valid", self.t.n_samples, augment=False, seed=self.t.seed, files="train")
 
-    torch.manual_seed(t.seed + info.rank)
-    model = build_model(cfg).to(device)
-    gen_params = list(model.parameters())
-    opt_g = torch.optim.Adam(gen_params, lr=t.lr, betas=(0.5, 0.9))
-    disc: torch.nn.Module | None = None
-    opt_d: torch.optim.Optimizer | None = None
-    if model.supports_adversarial and t.max_steps > t.phase1_steps:
-        from foleyvae.models.discriminators import CombinedDiscriminator
+    def _build_models(self) -> None:
+        from foleyvae.models.builders import build_model
 
-        disc = CombinedDiscriminator(cfg.audio.channels, t.discriminator_capacity, t.periods).to(device)
-        opt_d = torch.optim.Adam(disc.parameters(), lr=t.lr_disc, betas=(0.5, 0.9))
+        t = self.t
+        torch.manual_seed(t.seed + self.info.rank)
+        self.model = build_model(self.cfg).to(self.device)
+        if self.freeze_encoder:
+            self._freeze_encoder()
+        self.gen_params = [p for p in self.model.parameters() if p.requires_grad]
+        self.opt_g = torch.optim.Adam(self.gen_params, lr=t.lr, betas=(0.5, 0.9))
+        if self.model.supports_adversarial and t.max_steps > t.phase1_steps:
+            from foleyvae.models.discriminators import CombinedDiscriminator
 
-    step, epoch, batch_in_epoch, nan_total = 0, 0, 0, 0
-    validations: list[dict[str, float]] = []
-    if state is not None:
-        model.load_state_dict(state["model"])
-        opt_g.load_state_dict(state["opt_g"])
-        if disc is not None and opt_d is not None and "disc" in state:
-            disc.load_state_dict(state["disc"])
-            opt_d.load_state_dict(state["opt_d"])
-        step, epoch, batch_in_epoch = int(state["step"]), int(state["epoch"]), int(state["batch"])
-        nan_total = int(state.get("nan_steps", 0))
-        _set_rng_state(state["rng"])
-        opts.log(f"resumed {out} at step {step} (phase {phase_of(step, t)})")
-    elif opts.init_from is not None:
-        opts.log(init_from(model, cfg, opts.init_from))
+            self.disc = CombinedDiscriminator(self.cfg.audio.channels, t.discriminator_capacity, t.periods)
+            self.disc = self.disc.to(self.device)
+            self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=t.lr_disc, betas=(0.5, 0.9))
 
-    labels = train_ds.labels
-    credits = _credits(Path(opts.data))
-    writer = None
-    if info.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        ckpt_dir.mkdir(exist_ok=True)
-        save_config(cfg, out / "config.yaml")
-        writer = _tensorboard(out / "logs", opts.log)
+    def _freeze_encoder(self) -> None:
+        parts = [m for name in ("encoder", "to_latent") if isinstance(m := getattr(self.model, name, None), nn.Module)]
+        if not parts:
+            raise FoleyError(f"--freeze-encoder: the {self.cfg.name} model has no separate encoder")
+        for m in parts:
+            m.requires_grad_(False)
 
-    def snapshot() -> dict[str, Any]:
+    def _set_threads(self) -> None:
+        """``--threads`` as given, else measured (CPU only): one line says what and why."""
+        if self.device.type != "cpu":
+            return
+        if self.opts.threads:
+            torch.set_num_threads(self.opts.threads)
+            return
+        cores = available_cores()
+        if self.info.enabled:
+            choice = ThreadChoice(max(1, cores // self.info.world_size), f"{cores} cores shared by the processes")
+        else:
+            choice = choose_threads(self._probe_step, cores, load_average())
+        torch.set_num_threads(choice.threads)
+        if self.info.is_main:
+            self.log(choice.describe())
+
+    def _probe_step(self) -> None:
+        """One phase-1 forward + backward on noise; leaves weights, gradients and every RNG as they were."""
+        t = self.t
+        with torch.random.fork_rng(devices=[]):
+            x = 0.1 * torch.randn(t.batch_size, self.cfg.audio.channels, t.n_samples, device=self.device)
+            terms = self.model.compute_losses(x)
+            total = sum(terms.recon.values(), torch.zeros((), device=self.device)) + terms.kl
+            total.backward()
+        self.opt_g.zero_grad(set_to_none=True)
+
+    def _restore(self, state: dict[str, Any] | None) -> None:
+        if state is not None:
+            self.model.load_state_dict(state["model"])
+            self.opt_g.load_state_dict(state["opt_g"])
+            if self.disc is not None and self.opt_d is not None and "disc" in state:
+                self.disc.load_state_dict(state["disc"])
+                self.opt_d.load_state_dict(state["opt_d"])
+            self.step, self.epoch, self.batch_in_epoch = int(state["step"]), int(state["epoch"]), int(state["batch"])
+            self.nan_total = int(state.get("nan_steps", 0))
+            _set_rng_state(state["rng"])
+            self.log(f"resumed {self.out} at step {self.step} (phase {phase_of(self.step, self.t)})")
+            if self.plan is not None:
+                self.log(f"resuming its {self.plan.describe()}")
+        elif self.opts.init_from is not None:
+            self.log(init_from(self.model, self.cfg, self.opts.init_from))
+            self.fine_tune = dict(fine_tune_defaults(self.t, self.opts.explicit))
+            if self.fine_tune:
+                was = ", ".join(f"{k} {v} (preset {getattr(self.t, k)})" for k, v in self.fine_tune.items())
+                self.log(f"fine-tuning defaults: {was}; --set train.KEY=VALUE to choose")
+                self.cfg = replace(self.cfg, train=replace(self.t, **self.fine_tune))
+
+    def _open_run_folder(self) -> None:
+        self.labels = self.train_ds.labels
+        self.credits = _credits(Path(self.opts.data))
+        if not self.info.is_main:
+            return
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.ckpt_dir.mkdir(exist_ok=True)
+        if not self.opts.resume:  # --force starts over: the old run's curve would mix with the new one
+            (self.out / "metrics.jsonl").unlink(missing_ok=True)
+        save_config(self.cfg, self.out / "config.yaml")
+        self.writer = _tensorboard(self.out / "logs", self.log)
+        if self.writer is not None:
+            self.log(f"TensorBoard logs: {self.out / 'logs'} (watch with: tensorboard --logdir {self.out / 'logs'})")
+
+    # ------------------------------------------------------------------------------------------------ checkpoints
+
+    def snapshot(self) -> dict[str, Any]:
         st: dict[str, Any] = {
-            "config": cfg.to_dict(),
-            "step": step,
-            "phase": phase_of(step, t),
-            "epoch": epoch,
-            "batch": batch_in_epoch,
-            "model": model.state_dict(),
-            "opt_g": opt_g.state_dict(),
+            "config": self.cfg.to_dict(),
+            "step": self.step,
+            "phase": phase_of(self.step, self.t),
+            "epoch": self.epoch,
+            "batch": self.batch_in_epoch,
+            "model": self.model.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
             "rng": _rng_state(),
-            "nan_steps": nan_total,
-            "labels": labels,
-            "credits": credits,
-            "init_from": opts.init_from.source if opts.init_from is not None else None,
+            "nan_steps": self.nan_total,
+            "labels": self.labels,
+            "credits": self.credits,
+            "init_from": self.opts.init_from.source if self.opts.init_from is not None else None,
+            "plan": self.plan.to_dict() if self.plan is not None else None,
+            "freeze_encoder": self.freeze_encoder,
+            "fine_tune": self.fine_tune,
         }
-        if disc is not None and opt_d is not None:
-            st["disc"] = disc.state_dict()
-            st["opt_d"] = opt_d.state_dict()
+        if self.disc is not None and self.opt_d is not None:
+            st["disc"] = self.disc.state_dict()
+            st["opt_d"] = self.opt_d.state_dict()
         return st
 
-    def checkpoint(extra_name: str | None = None) -> None:
-        if not info.is_main:
+    def checkpoint(self, extra_name: str | None = None) -> None:
+        if not self.info.is_main:
             return
-        st = snapshot()
-        save_checkpoint(last, st)
+        st = self.snapshot()
+        save_checkpoint(self.last, st)
         if extra_name:
-            save_checkpoint(ckpt_dir / extra_name, st)
+            save_checkpoint(self.ckpt_dir / extra_name, st)
 
-    from tqdm import tqdm
+    def _tell_checkpoints(self) -> None:
+        every = self.t.checkpoint_every
+        first = (self.step // every + 1) * every
+        rate = f" (~{every / self.plan.steps_per_s:.2g} s apart)" if self.plan is not None else ""
+        if first >= self.t.max_steps:
+            self.log(f"checkpoint: {self.last} at the end (step {self.t.max_steps}), or on Ctrl-C")
+        else:
+            self.log(f"checkpoints: {self.last}, every {every} steps{rate}; the next at step {first}")
 
-    bar = tqdm(
-        total=t.max_steps,
-        initial=step,
-        disable=not (opts.progress and info.is_main),
-        file=sys.stderr,
-        dynamic_ncols=True,
-        desc="train",
-    )
-    stream = _batches(loader, epoch, batch_in_epoch)
-    consecutive_nan = 0
-    stopped = budget_spent = False
-    t_last, steps_since = time.perf_counter(), 0
-    t_start = t_last
-    model.train()
-    with _StopFlag() as flag:
-        while step < t.max_steps:
+    # ------------------------------------------------------------------------------------------------ the loop
+
+    def run(self) -> TrainResult:
+        state = self._resume_state()
+        self._build_data()
+        self._build_models()
+        self._set_threads()
+        self._restore(state)
+        self._open_run_folder()
+        if state is None:
+            self._validate()  # the starting point: the "before" of the closing table
+        if self.info.is_main and not self._plan_pending():
+            self._tell_checkpoints()
+        from tqdm import tqdm
+
+        self.bar = tqdm(
+            total=self.t.max_steps,
+            initial=self.step,
+            disable=not (self.opts.progress and self.info.is_main),
+            file=sys.stderr,
+            dynamic_ncols=True,
+            desc="train",
+        )
+        self.stream = _batches(self.loader, self.epoch, self.batch_in_epoch)
+        self.start_step = self.step
+        self.t_log, self.steps_since = time.perf_counter(), 0
+        self.model.train()
+        with _StopFlag() as flag:
+            stopped, budget_spent = self._loop(flag)
+            if budget_spent and (not self.validations or self.validations[-1]["step"] != self.step):
+                self._validate()  # the run's result, for metrics.jsonl and the closing table
+            if not stopped or self.step > 0:
+                self.checkpoint()
+            finished = budget_spent or (not stopped and self.step >= self.t.max_steps)  # not a pause
+            if finished and self.t.phase1_steps != self.step:
+                self._analyze()
+        self.bar.close()
+        self._closing_table()
+        if self.writer is not None:
+            self.writer.close()
+        shutdown(self.info)
+        return TrainResult(
+            step=self.step,
+            stopped_early=stopped,
+            nan_steps=self.nan_total,
+            validations=self.validations,
+            budget_spent=budget_spent,
+            plan=self.plan,
+        )
+
+    def _loop(self, flag: _StopFlag) -> tuple[bool, bool]:
+        """Steps until the end; returns (stopped early, by the time budget)."""
+        while self.step < self.t.max_steps:
             if flag.stop:
-                stopped = True
-                opts.log(f"signal received: checkpoint at step {step}")
-                break
-            if opts.stop_at_step is not None and step >= opts.stop_at_step:
-                stopped = True
-                break
-            if opts.time_budget_s is not None and time.perf_counter() - t_start > opts.time_budget_s:
-                stopped = budget_spent = True
-                opts.log(f"time budget of {opts.time_budget_s:.0f} s reached: checkpoint at step {step}")
-                break
-            epoch, bidx, batch = next(stream)
-            x = batch.to(device, non_blocking=True)
-            phase = phase_of(step, t)
-            beta = beta_of(step, t)
-            for g in opt_g.param_groups:
-                g["lr"] = lr_of(step, t)
-            logs: dict[str, float] = {}
-            amp = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda" and t.mixed_precision)
-            try:
-                with amp:
-                    total, logs = _generator_step(model, disc, opt_d, x, phase, beta, cfg, info)
-            except torch.OutOfMemoryError:
-                raise FoleyError(
-                    f"out of memory at batch {t.batch_size} x {t.n_samples} samples "
-                    "(try --set train.batch_size=4 or a smaller train.n_samples)"
-                ) from None
-            finite = bool(torch.isfinite(total))
-            opt_g.zero_grad(set_to_none=True)
-            if finite:
-                total.backward()
-                all_reduce_grads(gen_params, info)
-                # a finite loss can still give inf/NaN gradients; stepping on them would poison every weight
-                finite = bool(torch.isfinite(torch.nn.utils.clip_grad_norm_(gen_params, t.grad_clip)))
-            if finite:
-                consecutive_nan = 0
-                opt_g.step()
-            else:
-                nan_total += 1
-                consecutive_nan += 1
-                opt_g.zero_grad(set_to_none=True)
-                if consecutive_nan >= t.max_nan_steps:
-                    checkpoint()
-                    raise FoleyError(
-                        f"loss or gradients were NaN/inf for {consecutive_nan} consecutive steps at step {step} "
-                        f"({nan_total} skipped in all); stopping. Lower train.lr or check the data."
-                    )
-            step += 1
-            batch_in_epoch = bidx + 1
-            steps_since += 1
-            bar.update(1)
-            if step % t.log_every == 0 and info.is_main:
-                now = time.perf_counter()
-                logs["perf/steps_per_s"] = steps_since / max(now - t_last, 1e-9)
-                t_last, steps_since = now, 0
-                logs["sched/beta"], logs["sched/lr"] = beta, lr_of(step - 1, t)
-                bar.set_postfix(
-                    {k.split("/")[-1]: f"{v:.3g}" for k, v in logs.items() if k.startswith(("spec", "adv", "perf"))}
-                )
-                if writer is not None:
-                    for k, v in logs.items():
-                        writer.add_scalar(k, v, step)
-            if step % t.val_every == 0 or step == t.max_steps:
-                val = _validate(model, valid_ds, cfg, device, info, writer, step)
-                validations.append(val)
-                if info.is_main:
-                    _append_jsonl(out / "metrics.jsonl", val)
-                    opts.log(f"step {step}: valid multiscale {val['valid/multiscale']:.4f} mel {val['valid/mel']:.4f}")
-                model.train()
-            if step == t.phase1_steps and t.phase1_steps > 0:
-                checkpoint("phase1.ckpt")
-                if info.is_main:
-                    _analyze_or_warn(model, valid_ds, out, device, opts.log)
-                    model.train()
-            elif step % t.checkpoint_every == 0:
-                checkpoint()
-        if not stopped or step > 0:
-            checkpoint()
-        finished = budget_spent or (not stopped and step >= t.max_steps)  # not a signal or --stop-at pause
-        if info.is_main and finished and t.phase1_steps != step:
-            _analyze_or_warn(model, valid_ds, out, device, opts.log)
-    bar.close()
-    if writer is not None:
-        writer.close()
-    shutdown(info)
-    return TrainResult(
-        step=step, stopped_early=stopped, nan_steps=nan_total, validations=validations, budget_spent=budget_spent
-    )
+                self.log(f"signal received: checkpoint at step {self.step}")
+                return True, False
+            if self.opts.stop_at_step is not None and self.step >= self.opts.stop_at_step:
+                return True, False
+            if self._budget_spent():
+                minutes = (self.opts.time_budget_s or 0.0) / 60
+                self.log(f"time budget of {minutes:.3g} min reached: checkpoint at step {self.step}")
+                return True, True
+            logs = self._train_step()
+            self._after_step(logs)
+        return False, False
+
+    def _budget_spent(self) -> bool:
+        budget = self.opts.time_budget_s
+        # one step at least, and the few the plan measures (a plan always exists once asked for)
+        if budget is None or self.step == self.start_step or self._plan_pending():
+            return False
+        over = time.perf_counter() - self.t0 > budget
+        if self.info.enabled:  # every rank stops at the same step, or the others wait forever in a collective
+            over = float(all_reduce_mean(torch.tensor([float(over)], device=self.device), self.info)) > 0
+        return over
+
+    def _train_step(self) -> dict[str, float]:
+        """One optimisation step (NaN/inf losses or gradients skipped, too many in a row stop the run)."""
+        t = self.t
+        self.epoch, bidx, batch = next(self.stream)
+        t_step = time.perf_counter()
+        x = batch.to(self.device, non_blocking=True)
+        phase, beta = phase_of(self.step, t), beta_of(self.step, t)
+        for g in self.opt_g.param_groups:
+            g["lr"] = lr_of(self.step, t)
+        amp = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda" and t.mixed_precision)
+        try:
+            with amp:
+                total, logs = _generator_step(self.model, self.disc, self.opt_d, x, phase, beta, self.cfg, self.info)
+        except torch.OutOfMemoryError:
+            raise FoleyError(
+                f"out of memory at batch {t.batch_size} x {t.n_samples} samples "
+                "(try --set train.batch_size=4 or a smaller train.n_samples)"
+            ) from None
+        finite = bool(torch.isfinite(total))
+        self.opt_g.zero_grad(set_to_none=True)
+        if finite:
+            total.backward()
+            all_reduce_grads(self.gen_params, self.info)
+            # a finite loss can still give inf/NaN gradients; stepping on them would poison every weight
+            finite = bool(torch.isfinite(torch.nn.utils.clip_grad_norm_(self.gen_params, t.grad_clip)))
+        if finite:
+            self.consecutive_nan = 0
+            self.opt_g.step()
+        else:
+            self._skip_nan_step()
+        self.step += 1
+        self.batch_in_epoch = bidx + 1
+        self.step_seconds += time.perf_counter() - t_step
+        logs["sched/beta"], logs["sched/lr"] = beta, lr_of(self.step - 1, t)
+        return logs
+
+    def _skip_nan_step(self) -> None:
+        self.nan_total += 1
+        self.consecutive_nan += 1
+        self.opt_g.zero_grad(set_to_none=True)
+        if self.consecutive_nan >= self.t.max_nan_steps:
+            self.checkpoint()
+            raise FoleyError(
+                f"loss or gradients were NaN/inf for {self.consecutive_nan} consecutive steps at step {self.step} "
+                f"({self.nan_total} skipped in all); stopping. Lower train.lr or check the data."
+            )
+
+    def _after_step(self, logs: dict[str, float]) -> None:
+        self.steps_since += 1
+        self.bar.update(1)
+        self._maybe_plan()
+        t = self.t  # after the plan, which may change it
+        if self.step % t.log_every == 0 and self.info.is_main:
+            self._log_scalars(logs)
+        if self.step % t.val_every == 0 or self.step == t.max_steps:
+            self._validate()
+        if self.step == t.phase1_steps and t.phase1_steps > 0:
+            self.checkpoint("phase1.ckpt")
+            self._analyze()
+        elif self.step % t.checkpoint_every == 0:
+            self.checkpoint()
+
+    def _log_scalars(self, logs: dict[str, float]) -> None:
+        now = time.perf_counter()
+        logs["perf/steps_per_s"] = self.steps_since / max(now - self.t_log, 1e-9)
+        self.t_log, self.steps_since = now, 0
+        post = {k.split("/")[-1]: f"{v:.3g}" for k, v in logs.items() if k.startswith(("spec", "adv", "perf"))}
+        if self.opts.time_budget_s is not None:
+            post["min"] = f"{(now - self.t0) / 60:.1f}/{self.opts.time_budget_s / 60:.3g}"
+        self.bar.set_postfix(post)
+        if self.writer is not None:
+            for k, v in logs.items():
+                self.writer.add_scalar(k, v, self.step)
+
+    # ------------------------------------------------------------------------------------------------ the plan
+
+    def _plan_pending(self) -> bool:
+        return self.opts.time_budget_s is not None and self.opts.fit_budget and self.plan is None
+
+    def _maybe_plan(self) -> None:
+        """With a time budget to fit: after PLAN_WARMUP + PLAN_MEASURE steps, fit the schedule to the budget once."""
+        budget = self.opts.time_budget_s
+        if budget is None or not self._plan_pending():
+            return
+        done = self.step - self.start_step
+        if done == PLAN_WARMUP_STEPS:
+            self.step_seconds = 0.0  # the first steps allocate and pick kernels: not the steady rate
+        if done != PLAN_WARMUP_STEPS + PLAN_MEASURE_STEPS:
+            return
+        step_s = self.step_seconds / PLAN_MEASURE_STEPS
+        t_ckpt = time.perf_counter()
+        self.checkpoint()  # the first checkpoint, early, and what one costs
+        ckpt_s = time.perf_counter() - t_ckpt
+        phase2_cost = 1.0 + DISC_PASSES * self._probe_disc() / step_s if self.disc is not None else 1.0
+        measured = torch.tensor([step_s, phase2_cost, self.valid_s, ckpt_s], dtype=torch.float64, device=self.device)
+        # every rank must make the same plan: rank 0's measures, sent to all (a sum of rank 0's and zeros)
+        measured = all_reduce_mean(measured * float(self.info.is_main), self.info) * self.info.world_size
+        step_s, phase2_cost, valid_s, ckpt_s = (float(v) for v in measured)
+        self.plan = plan_for_budget(
+            self.t,
+            1.0 / max(step_s, 1e-9),
+            budget,
+            time.perf_counter() - self.t0,
+            self.step,
+            adversarial=self.disc is not None,
+            phase2_cost=phase2_cost,
+            valid_s=valid_s,
+            checkpoint_s=ckpt_s,
+        )
+        self.cfg = replace(self.cfg, train=self.plan.apply(self.t))
+        self.bar.total = self.t.max_steps
+        self.bar.refresh()
+        if self.info.is_main:
+            extra = f" (a phase-2 step measured as {phase2_cost:.1f} phase-1 steps)" if self.disc is not None else ""
+            self.log(self.plan.describe() + extra)
+            save_config(self.cfg, self.out / "config.yaml")
+            self._tell_checkpoints()
+
+    def _probe_disc(self) -> float:
+        """Seconds of one discriminator forward + backward on a real and a fake batch (nothing changes)."""
+        from foleyvae.losses.adversarial import discriminator_loss
+
+        assert self.disc is not None
+        t = self.t
+        seconds = 0.0
+        with torch.random.fork_rng(devices=[]):
+            x = 0.1 * torch.randn(t.batch_size, self.cfg.audio.channels, t.n_samples, device=self.device)
+            for _ in range(2):  # the first pass allocates: the second is the one timed
+                t0 = time.perf_counter()
+                discriminator_loss(self.disc(x), self.disc(0.5 * x), t.gan_loss).backward()
+                seconds = time.perf_counter() - t0
+        self.disc.zero_grad(set_to_none=True)
+        return seconds
+
+    # ------------------------------------------------------------------------------------------------ evaluation
+
+    def _validate(self) -> None:
+        t0 = time.perf_counter()
+        val = _validate(self.model, self.valid_ds, self.cfg, self.device, self.info, self.writer, self.step)
+        val["phase"] = phase_of(max(self.step - 1, 0), self.t)  # the phase the last step trained in
+        self.validations.append(val)
+        if self.info.is_main:
+            _append_jsonl(self.out / "metrics.jsonl", val)
+            self.log(
+                f"step {self.step} (phase {val['phase']}): valid multiscale {val['valid/multiscale']:.4f} "
+                f"mel {val['valid/mel']:.4f}"
+            )
+        self.model.train()
+        self.valid_s = time.perf_counter() - t0
+
+    def _analyze(self) -> None:
+        """The latent analysis export needs; a dataset too small for it warns and keeps the run (issue 22)."""
+        if not self.info.is_main:
+            return
+        _analyze_or_warn(self.model, self.valid_ds, self.out, self.device, self.log)
+        self.model.train()
+
+    def _closing_table(self) -> None:
+        """Valid distances of the starting model vs the result (when both were measured in this sitting)."""
+        if not self.info.is_main or len(self.validations) < 2 or self.validations[0]["step"] != 0:
+            return
+        a, b = self.validations[0], self.validations[-1]
+        init = self.opts.init_from
+        start = f"start ({init.source})" if init is not None else "start (random)"
+        lines = [f"valid split    {start:>24s} {'step ' + str(int(b['step'])):>12s}  change"]
+        for key in ("valid/multiscale", "valid/mel"):
+            change = (b[key] - a[key]) / a[key] * 100 if a[key] else 0.0
+            lines.append(f"{key[6:]:14s} {a[key]:24.4f} {b[key]:12.4f}  {change:+.1f} %")
+        self.log("\n".join(lines))
 
 
 def _generator_step(
