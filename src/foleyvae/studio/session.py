@@ -584,7 +584,8 @@ class LiveSession:
         return self.finish_take()
 
     def finish_take(self) -> dict[str, Any] | None:
-        """Close the take being recorded (if any): wet is shifted by the model delay so it lines up with dry."""
+        """Close the take being recorded (if any): wet is shifted by the engine's latency (its FIFO + the model's
+        delay: the FIFO is not zero when the block is not a multiple of the hop) so that it lines up with dry."""
         if self._rec_dry is None:
             return None
         dry = np.concatenate(self._rec_dry, axis=1) if self._rec_dry else np.zeros((self.channels, 0), np.float32)
@@ -592,7 +593,7 @@ class LiveSession:
         self._rec_dry, self._rec_wet = None, []
         if wet.shape[1] == 0:
             return None
-        d = min(int(self.model.delay_samples), max(0, wet.shape[1] - 1))
+        d = min(int(getattr(self.engine, "latency_samples", self.model.delay_samples)), max(0, wet.shape[1] - 1))
         wet = np.concatenate([wet[:, d:], np.zeros((self.channels, d), np.float32)], axis=1)
         meta = {
             "model": self.model.name,
