@@ -11,7 +11,7 @@ import soundfile as sf
 import torch
 from torch import Tensor
 
-from foleyvae.studio.session import FLAG_RECORD, FRAME_HEADER, LiveSession, SessionFolder
+from foleyvae.studio.session import FLAG_RECORD, FRAME_HEADER, PageStream, SessionFolder
 
 HOP = 16
 
@@ -37,7 +37,7 @@ class _Passthrough:
 def test_take_wet_lines_up_with_dry_when_the_engine_has_a_fifo(tmp_path: Path) -> None:
     torch.set_flush_denormal(True)
     block = 40
-    session = LiveSession(_Passthrough(), block, SessionFolder(tmp_path / "session"))  # type: ignore[arg-type]
+    session = PageStream(_Passthrough(), block, SessionFolder(tmp_path / "session"))  # type: ignore[arg-type]
     assert session.engine.latency_samples == HOP - np.gcd(block, HOP) == 8
     x = np.zeros(block * 20, np.float32)
     x[[100, 333, 517]] = 0.5  # clicks

@@ -61,9 +61,9 @@ from foleyvae.studio.security import (
 from foleyvae.studio.server import ServerLimits, uvicorn_config
 from foleyvae.studio.session import (
     SAMPLE_LIBRARY,
-    LiveSession,
     ModelCatalog,
     ModelEntry,
+    PageStream,
     SessionFolder,
     apply_controls,
     check_block_size,
@@ -118,7 +118,7 @@ class Studio:
         self._lock = threading.Lock()
         self._render_lock = threading.Lock()
         self.live_owner: Any = None
-        self.live: LiveSession | None = None  # the live page's session (inspection by tests and benchmarks)
+        self.live: PageStream | None = None  # the live page's session (inspection by tests and benchmarks)
         self.connections: Any = None  # the server's ConnectionGuard once served (studio.server; tests read it)
         self.logins = LoginCodes()  # one-time codes for opening the browser without the token on its command line
 
@@ -437,7 +437,7 @@ def create_app(cfg: StudioConfig, studio: Studio | None = None) -> FastAPI:
         if old is not None:
             with contextlib.suppress(Exception):
                 await old.close(code=4000, reason="another page took over the live stream")
-        live: LiveSession | None = None
+        live: PageStream | None = None
         version = -1
 
         async def send(msg: dict[str, Any]) -> None:
@@ -546,9 +546,9 @@ def create_app(cfg: StudioConfig, studio: Studio | None = None) -> FastAPI:
     return app
 
 
-def _live(st: Studio, model: StreamModel, block: int) -> LiveSession:
+def _live(st: Studio, model: StreamModel, block: int) -> PageStream:
     entry_id = st.entry.id if st.entry else None
-    return LiveSession(model, block, st.folder, entry_id, max_take_seconds=st.cfg.max_take_seconds)
+    return PageStream(model, block, st.folder, entry_id, max_take_seconds=st.cfg.max_take_seconds)
 
 
 def _secure(response: Response) -> Response:
@@ -564,7 +564,7 @@ def _secure(response: Response) -> Response:
     return response
 
 
-def _latency(live: LiveSession) -> float:
+def _latency(live: PageStream) -> float:
     v = getattr(live.engine, "latency_ms", None)
     if v is None:
         return round(1000.0 * (live.block_size + live.model.delay_samples) / live.model.sample_rate, 2)

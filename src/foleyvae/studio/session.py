@@ -36,7 +36,7 @@ __all__ = [
     "ModelEntry",
     "ModelCatalog",
     "SessionFolder",
-    "LiveSession",
+    "PageStream",
     "model_card",
     "latent_std",
     "apply_controls",
@@ -469,7 +469,7 @@ def apply_controls(engine: Any, update: dict[str, Any], std: np.ndarray, centroi
             c.towards(off, t["amount"])
 
 
-class LiveSession:
+class PageStream:
     """One page's live stream: a StreamingEngine on the model, the control state, and the take being recorded.
 
     ``process_frame`` takes a binary frame (header + float32 ``[C * n]``) and returns the reply frame; it is
