@@ -29,9 +29,13 @@ def run(args: argparse.Namespace) -> int:
         cj = assets_dir() / n / "card.json"
         card = json.loads(cj.read_text()) if cj.is_file() else {}
         lat = card.get("latency_ms_at_256", "?")
-        labels = ", ".join(list(card.get("data", {}).get("labels", {}))[:6])
+        materials = card.get("materials", {}).get("names") if isinstance(card.get("materials"), dict) else None
+        if materials:  # the short names --towards takes (inference.materials)
+            tail = "materials: " + ", ".join(materials)
+        else:
+            tail = "labels: " + ", ".join(list(card.get("data", {}).get("labels", {}))[:6]) + "..."
         print(
             f"{n:16s} {card.get('sample_rate', '?')} Hz  latent {card.get('latent_size', '?')}  "
-            f"latency {lat} ms @256  {card.get('description', '')[:60]}  [{labels}...]"
+            f"latency {lat} ms @256  {card.get('description', '')[:60]}  [{tail}]"
         )
     return 0

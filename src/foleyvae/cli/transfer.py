@@ -34,7 +34,7 @@ def add_material_arguments(p: argparse.ArgumentParser) -> None:
         "--towards",
         metavar="MATERIAL",
         help="steer toward a material: a name (wood, metal, snow...), a full label (footsteps/wood) or a blend "
-        "(wood:0.6,metal:0.4; weights normalised to sum to 1); `foleyvae models NAME` lists them",
+        "(wood:0.6,metal:0.4; weights normalised to sum to 1); `foleyvae models` lists each model's names",
     )
     t = control("towards")
     p.add_argument("--amount", type=_spec_number("towards"), default=1.0, help=f"steering amount for --towards, "
