@@ -22,7 +22,18 @@ from typing import Any
 
 from foleyvae.errors import FoleyError
 
-__all__ = ["CONTROLS", "SLOT", "N_SCALARS", "Control", "ControlError", "LEGACY_NAMES", "check", "control", "as_json"]
+__all__ = [
+    "CONTROLS",
+    "SLOT",
+    "N_SCALARS",
+    "Control",
+    "ControlError",
+    "LEGACY_NAMES",
+    "check",
+    "control",
+    "as_json",
+    "number_in",
+]
 
 
 class ControlError(FoleyError, ValueError):
@@ -105,6 +116,11 @@ def check(name: str, value: Any, ui: bool = False) -> float:
         raise ControlError(f"{name}: expected true or false, got {value!r}")
     if isinstance(value, (bool, str)):
         raise ControlError(f"{name}: expected a number, got {value!r}")
+    return number_in(name, value, lo, hi)
+
+
+def number_in(name: str, value: Any, lo: float = -math.inf, hi: float = math.inf) -> float:
+    """``value`` as a finite float in ``[lo, hi]``, or a one-line ControlError naming ``name``."""
     try:
         v = float(value)
     except (TypeError, ValueError):

@@ -15,12 +15,11 @@ Latent transform applied by the engine per frame (z: PCA-ordered latent ``[k, F]
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
 
-from foleyvae.inference.control_spec import MAX_LATENT_VALUE, N_SCALARS, SLOT, ControlError, check, control
+from foleyvae.inference.control_spec import MAX_LATENT_VALUE, N_SCALARS, SLOT, ControlError, check, control, number_in
 
 __all__ = ["Controls", "ControlError", "DEFAULT_SMOOTHING_MS", "N_SCALARS", "SCALAR_FIELDS"]
 
@@ -39,18 +38,6 @@ SCALAR_FIELDS = (
 )
 
 
-def _finite(name: str, value: float, lo: float = -math.inf, hi: float = math.inf) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ControlError(f"{name}: expected a number, got {value!r}") from None
-    if not math.isfinite(v):
-        raise ControlError(f"{name}: must be finite, got {v}")
-    if not lo <= v <= hi:
-        raise ControlError(f"{name}: must be in [{lo}, {hi}], got {v}")
-    return v
-
-
 class Controls:
     """The live-tweakable parameters of a :class:`~foleyvae.inference.engine.StreamingEngine`.
 
@@ -63,7 +50,7 @@ class Controls:
         if latent_size < 1:
             raise ControlError(f"latent_size must be >= 1, got {latent_size}")
         self.latent_size = int(latent_size)
-        self.smoothing_ms = _finite("smoothing_ms", smoothing_ms, 0.0, 10000.0)
+        self.smoothing_ms = number_in("smoothing_ms", smoothing_ms, 0.0, 10000.0)
         self.bias = np.zeros(self.latent_size, np.float64)
         self.scale = np.ones(self.latent_size, np.float64)
         self.centroid = np.zeros(self.latent_size, np.float64)
@@ -129,7 +116,7 @@ class Controls:
 
     def set_limiter(self, on: bool, threshold: float | None = None) -> None:
         if threshold is not None:
-            self.limiter_threshold = _finite("limiter_threshold", threshold, 0.05, 1.0)
+            self.limiter_threshold = number_in("limiter_threshold", threshold, 0.05, 1.0)
         self.limiter = bool(on)
 
     def towards(self, centroid: Sequence[float] | np.ndarray, amount: float) -> None:
