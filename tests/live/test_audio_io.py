@@ -46,7 +46,7 @@ def test_monitor_latency_recovers_after_an_underrun() -> None:
     def callback(i: int) -> None:
         indata = np.full((n, 1), float(i), np.float32)  # [frames, C], as PortAudio passes it
         outdata = np.empty((n, 1), np.float32)
-        session._callback(indata, outdata, n, None, None)
+        session._callback(indata, outdata, n, None)
         heard.append(outdata[:, 0].copy())
 
     def worker() -> None:  # the engine is left out: the marker goes straight through

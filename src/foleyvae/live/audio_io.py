@@ -30,16 +30,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from foleyvae.audio.io import StreamWriter
-from foleyvae.errors import FoleyError, MissingDependencyError, first_line
+from foleyvae.errors import FoleyError, first_line
 from foleyvae.inference.control_spec import CONTROLS, control
 from foleyvae.inference.controls import ControlError, Controls
 from foleyvae.inference.engine import StreamingEngine
+from foleyvae.live.backends import DuplexBackend, SoundDeviceBackend, import_sounddevice, list_devices
 from foleyvae.live.realtime import RT_PRIORITY_CALLBACK, RT_PRIORITY_WORKER, promote_thread
 
 if TYPE_CHECKING:
@@ -53,27 +53,6 @@ __all__ = [
     "import_sounddevice",
     "list_devices",
 ]
-
-PORTAUDIO_HINT = "PortAudio is missing: install it with `apt-get install libportaudio2` (or your OS's portaudio)"
-
-
-def import_sounddevice() -> ModuleType:
-    """Import sounddevice with one-line errors for a missing package or a missing PortAudio library."""
-    try:
-        import sounddevice
-    except ImportError:
-        raise MissingDependencyError(
-            "sounddevice is not installed; install it with: pip install 'foleyvae[live]'"
-        ) from None
-    except OSError as e:  # sounddevice raises OSError when libportaudio cannot be loaded
-        raise MissingDependencyError(f"{PORTAUDIO_HINT} ({e})") from None
-    return sounddevice
-
-
-def list_devices() -> str:
-    """The audio devices PortAudio sees (one per line, as sounddevice prints them)."""
-    return str(import_sounddevice().query_devices())
-
 
 class BlockRing:
     """Single-producer single-consumer ring of ``[C, n]`` float32 blocks, preallocated.
@@ -216,6 +195,7 @@ class LiveSession:
         warmup_blocks: engine calls before the stream opens (first calls allocate and pick kernels).
         jit_optimize: keep TorchScript's graph optimiser on while live (off: no compile stalls on first calls).
         gc_freeze: freeze the garbage collector's view of the objects alive at start (no 35-70 ms full collections).
+        backend: the duplex audio backend (``live.backends``; default sounddevice/PortAudio).
         realtime: ask for SCHED_FIFO on the callback and worker threads (``realtime.promote_thread``); ``stats`` says
             whether it was granted.
     """
@@ -233,8 +213,10 @@ class LiveSession:
         jit_optimize: bool = False,
         gc_freeze: bool = True,
         realtime: bool = True,
+        backend: DuplexBackend | None = None,
     ) -> None:
         self.engine = engine
+        self.backend: DuplexBackend = backend if backend is not None else SoundDeviceBackend()
         self.gc_freeze = bool(gc_freeze)  # True: objects alive at start() leave the collector's view (see start)
         self._gc_frozen = False
         self.realtime = bool(realtime)  # ask for SCHED_FIFO on the callback and worker threads (see promote_thread)
@@ -289,7 +271,7 @@ class LiveSession:
         return d
 
     # ------------------------------------------------------------------------------------------ threads
-    def _callback(self, indata: np.ndarray, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+    def _callback(self, indata: np.ndarray, outdata: np.ndarray, frames: int, status: Any) -> None:
         st = self.stats
         st.callbacks += 1
         if not self._rt_asked:  # the first callback runs in the device's thread: one syscall, once
@@ -425,8 +407,7 @@ class LiveSession:
 
     # ------------------------------------------------------------------------------------------ control
     def start(self) -> None:
-        """Open the device stream and start the worker (and writer) threads."""
-        sd = import_sounddevice()
+        """Open the device stream (through ``self.backend``) and start the worker (and writer) threads."""
         eng = self.engine
         # TorchScript's graph optimiser compiles a graph on its first calls (216 + 145 ms measured for foley-small)
         # while holding the GIL, which the device callback needs: a model swap then glitches. Unoptimised graphs run
@@ -455,13 +436,8 @@ class LiveSession:
         self._switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(min(self._switch_interval, self.switch_interval_s))
         try:
-            self._stream = sd.Stream(
-                samplerate=eng.sample_rate,
-                blocksize=eng.block_size,
-                device=(self.input_device, self.output_device),
-                channels=eng.channels,
-                dtype="float32",
-                callback=self._callback,
+            self._stream = self.backend.open(
+                eng.sample_rate, eng.block_size, eng.channels, self.input_device, self.output_device, self._callback
             )
         except Exception as e:
             self._restore_process_state()
