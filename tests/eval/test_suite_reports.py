@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from foleyvae.errors import FoleyError
+from foleyvae.eval.common import round_robin
 from foleyvae.eval.reports import summary_lines, write_json, write_report
-from foleyvae.eval.suite import EvalOptions, EvalResult, _round_robin, evaluate
+from foleyvae.eval.suite import EvalOptions, EvalResult, evaluate
 
 
 @pytest.fixture
@@ -66,7 +67,7 @@ def test_reports_written_with_tables(result: EvalResult, tmp_path: Path) -> None
 
 
 def test_round_robin_and_options() -> None:
-    assert _round_robin(["b", "a", "a", "b", "c"], 4) == [1, 0, 4, 2]
+    assert round_robin(["b", "a", "a", "b", "c"], 4) == [1, 0, 4, 2]
     with pytest.raises(FoleyError):
         EvalOptions(max_examples=0)
 

@@ -62,7 +62,7 @@ def _spectrogram_db(x: np.ndarray, n_fft: int = 1024, hop: int = 256) -> np.ndar
 
 
 def draw_figure(figure: Any, path: str | Path) -> Path:
-    """Draw an ``eval.suite.Figure`` (stacked spectrogram panels, shared colour scale) as a PNG."""
+    """Draw an ``eval.common.Figure`` (stacked spectrogram panels, shared colour scale) as a PNG."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure as MplFigure
 
