@@ -6,11 +6,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from foleyvae.errors import FoleyError
+from foleyvae.eval.common import clean, round_robin
+from foleyvae.eval.mixing_sweeps import mixing_pairs
 from foleyvae.eval.reports import summary_lines, write_json, write_report
-from foleyvae.eval.suite import EvalOptions, EvalResult, _round_robin, evaluate
+from foleyvae.eval.suite import EvalOptions, EvalResult, evaluate
 
 
 @pytest.fixture
@@ -66,9 +69,21 @@ def test_reports_written_with_tables(result: EvalResult, tmp_path: Path) -> None
 
 
 def test_round_robin_and_options() -> None:
-    assert _round_robin(["b", "a", "a", "b", "c"], 4) == [1, 0, 4, 2]
+    assert round_robin(["b", "a", "a", "b", "c"], 4) == [1, 0, 4, 2]
     with pytest.raises(FoleyError):
         EvalOptions(max_examples=0)
+
+
+def test_mixing_pairs_take_each_label_pair_once_and_clean_makes_strict_json() -> None:
+    x = np.zeros((1, 4), np.float32)
+    held = [("wood", x), ("metal", x), ("wood", x), ("gravel", x)]
+    assert mixing_pairs(held, 5) == [(1, 0), (3, 0), (3, 1)]  # metal<wood, gravel<wood, gravel<metal; no repeat
+    assert mixing_pairs(held, 1) == [(1, 0)] and mixing_pairs(held[:1] + held[2:3], 3) == []  # one label: none
+    assert clean({"a": np.float32(1.5), "b": [np.int64(2), float("nan")], 3: np.array([np.inf])}) == {
+        "a": 1.5,
+        "b": [2, None],
+        "3": [None],
+    }
 
 
 class OracleStream:

@@ -62,7 +62,7 @@ def _spectrogram_db(x: np.ndarray, n_fft: int = 1024, hop: int = 256) -> np.ndar
 
 
 def draw_figure(figure: Any, path: str | Path) -> Path:
-    """Draw an ``eval.suite.Figure`` (stacked spectrogram panels, shared colour scale) as a PNG."""
+    """Draw an ``eval.common.Figure`` (stacked spectrogram panels, shared colour scale) as a PNG."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure as MplFigure
 
@@ -102,13 +102,9 @@ def save_png_small(png: bytes, path: Path) -> None:
     atomic_write_bytes(path, out.getvalue())
 
 
-def build_sections(numbers: dict[str, Any], images: dict[str, str] | None = None) -> list[Section]:
-    """The report's content from the numbers of ``eval.suite.evaluate`` (+ image paths by figure name)."""
-    images = images or {}
+def _model_section(numbers: dict[str, Any]) -> Section:
+    """The model, dataset and embedding the numbers come from (+ a note when aisfx was not used)."""
     m, emb = numbers["model"], numbers["embedding"]
-    rec, tr, mx = numbers["reconstruction"], numbers["transfer"], numbers["mixing"]
-    out: list[Section] = []
-
     s = Section("Model and data")
     s.tables.append(
         (
@@ -130,8 +126,11 @@ def build_sections(numbers: dict[str, Any], images: dict[str, str] | None = None
             "embedding distances use the hand-made spectral-statistics embedding and are not comparable with "
             "aisfx numbers. Install it with `pip install --no-deps aisfx`."
         )
-    out.append(s)
+    return s
 
+
+def _reconstruction_section(rec: dict[str, Any], images: dict[str, str]) -> Section:
+    """Per-label and overall reconstruction table + the ``recon_*`` pictures."""
     s = Section("Reconstruction (held-out split)")
     s.paragraphs.append(
         "Each held-out file's deterministic example is encoded and decoded through the streaming engine "
@@ -146,8 +145,11 @@ def build_sections(numbers: dict[str, Any], images: dict[str, str] | None = None
     rows.append(["**all**", _f(o["n"], 0)] + [_f(o[k]) for k in ("multiscale", "mel", "si_sdr", "loudness_corr")])
     s.tables.append((head, rows))
     s.images += [(images[n], n) for n in sorted(images) if n.startswith("recon_")]
-    out.append(s)
+    return s
 
+
+def _transfer_section(tr: dict[str, Any], images: dict[str, str]) -> Section:
+    """Per-kind and per-item transfer tables + the ``transfer_*`` pictures."""
     s = Section("Timbre transfer of non-Foley inputs")
     corp = tr["corpus"]
     s.paragraphs.append(
@@ -175,8 +177,11 @@ def build_sections(numbers: dict[str, Any], images: dict[str, str] | None = None
         )
     s.tables.append((head, rows))
     s.images += [(images[n], n) for n in sorted(images) if n.startswith("transfer_")]
-    out.append(s)
+    return s
 
+
+def _mixing_section(mx: dict[str, Any], images: dict[str, str]) -> Section:
+    """Per-pair mixing-sweep table with its mean row + the ``mix_*`` pictures."""
     s = Section("Mixing sweeps")
     alphas = ", ".join(_f(a, 2) for a in mx["alphas"])
     s.paragraphs.append(
@@ -204,8 +209,18 @@ def build_sections(numbers: dict[str, Any], images: dict[str, str] | None = None
         )
     s.tables.append((head, rows))
     s.images += [(images[n], n) for n in sorted(images) if n.startswith("mix_")]
-    out.append(s)
-    return out
+    return s
+
+
+def build_sections(numbers: dict[str, Any], images: dict[str, str] | None = None) -> list[Section]:
+    """The report's content from the numbers of ``eval.suite.evaluate`` (+ image paths by figure name)."""
+    images = images or {}
+    return [
+        _model_section(numbers),
+        _reconstruction_section(numbers["reconstruction"], images),
+        _transfer_section(numbers["transfer"], images),
+        _mixing_section(numbers["mixing"], images),
+    ]
 
 
 def _markdown(title: str, sections: list[Section]) -> str:

@@ -26,9 +26,10 @@ import numpy as np
 from foleyvae.data.dataset import FoleyDataset
 from foleyvae.errors import FoleyError
 from foleyvae.eval import metrics as M
+from foleyvae.eval.common import Figure, clean, mono, round_robin, to_model
 from foleyvae.eval.embeddings import get_embedder
 from foleyvae.eval.reports import Section, _f, write_sections
-from foleyvae.eval.suite import EvalResult, Figure, _clean, _mono, _round_robin, _to_model
+from foleyvae.eval.suite import EvalResult
 from foleyvae.inference.render import regenerate
 from foleyvae.playable.protocol import StreamModel
 
@@ -78,10 +79,10 @@ def evaluate_zoo(
             examples_per_epoch=opts.corpus_examples,
         )
         k = min(len(tr), opts.corpus_examples)
-        corpus_mean[n] = np.mean([embedder(_mono(tr[i].numpy()), tr.sample_rate) for i in range(k)], axis=0)
+        corpus_mean[n] = np.mean([embedder(mono(tr[i].numpy()), tr.sample_rate) for i in range(k)], axis=0)
         va = FoleyDataset(datasets[n], split="valid", n_samples=opts.n_samples)
         labels = [va.label_of(i) for i in range(len(va))]
-        held[n] = [(labels[i], va[i].numpy(), va.sample_rate) for i in _round_robin(labels, opts.examples)]
+        held[n] = [(labels[i], va[i].numpy(), va.sample_rate) for i in round_robin(labels, opts.examples)]
 
     cells: dict[str, dict[str, dict[str, Any]]] = {}
     figures: list[Figure] = []
@@ -93,9 +94,9 @@ def evaluate_zoo(
             say(f"{s} -> {m}: {len(held[s])} examples")
             rows = []
             for label, audio, data_sr in held[s]:
-                x = _to_model(model, audio, data_sr)
+                x = to_model(model, audio, data_sr)
                 y = regenerate(model, x, opts.block_size)
-                xm, ym = _mono(x), _mono(y)
+                xm, ym = mono(x), mono(y)
                 row: dict[str, Any] = {
                     "label": label,
                     "onset_f1": M.onset_scores(xm, ym, sr)["f1"],
@@ -112,8 +113,8 @@ def evaluate_zoo(
             cells[m][s] = agg
             if s == _figure_source(m, names):
                 label, audio, data_sr = held[s][0]
-                x = _mono(_to_model(model, audio, data_sr))
-                y = _mono(regenerate(model, _to_model(model, audio, data_sr), opts.block_size))
+                x = mono(to_model(model, audio, data_sr))
+                y = mono(regenerate(model, to_model(model, audio, data_sr), opts.block_size))
                 figures.append(
                     Figure(f"cross_{s}_to_{m}", f"'{label}' ({s}) through the {m} model", sr, [("input", x), (m, y)])
                 )
@@ -124,7 +125,7 @@ def evaluate_zoo(
         "cells": cells,  # cells[model][source category]
         "seconds": time.perf_counter() - t0,
     }
-    return EvalResult(_clean(numbers), figures)
+    return EvalResult(clean(numbers), figures)
 
 
 def _figure_source(model: str, names: list[str]) -> str:
