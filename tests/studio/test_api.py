@@ -21,9 +21,18 @@ def wav_bytes(x: np.ndarray, sr: int = 44100) -> bytes:
     return buf.getvalue()
 
 
+def _flat(routes: list[Any]) -> list[Any]:
+    """The app's routes with included routers opened (fastapi >= 0.165 keeps an included APIRouter as one entry)."""
+    out = []
+    for r in routes:
+        inner = getattr(r, "original_router", None)
+        out.extend(_flat(inner.routes) if inner is not None else [r])
+    return out
+
+
 def routes(client: Any) -> list[tuple[str, str]]:
     out = []
-    for r in client.app.routes:
+    for r in _flat(client.app.routes):
         for m in getattr(r, "methods", None) or []:
             if m in ("GET", "POST"):
                 path = r.path.replace("{sample_id}", "lib-taps").replace("{take_id}", "take-001")
@@ -187,7 +196,7 @@ def test_presets_roundtrip_and_validation(client: Any, studio_cfg: Any) -> None:
 
 
 def test_mux_without_ffmpeg_is_a_clear_501(client: Any, monkeypatch: Any) -> None:
-    from foleyvae.studio import app as app_mod
+    from foleyvae.studio.routes import takes as app_mod
 
     client.post("/api/render", json={"sample": "lib-taps", "controls": {}, "block_size": 256})
     monkeypatch.setattr(app_mod, "ffmpeg_path", lambda: None)

@@ -1,6 +1,6 @@
 """The studio's state behind the web page: model catalog, session folder, live engine, takes, renders.
 
-Nothing here knows HTTP: :mod:`foleyvae.studio.app` maps routes and WebSocket messages onto these objects, and the
+Nothing here knows HTTP: ``routes`` and ``ws`` map HTTP routes and WebSocket messages onto these objects, and the
 tests drive them directly. Clients name everything (models, samples, takes, presets) by ids that this module made;
 ids map to paths through server-side tables, so no client string ever becomes a path.
 """

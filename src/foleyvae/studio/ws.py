@@ -1,0 +1,207 @@
+"""The live WebSocket (``/ws``): one :class:`PageSocket` per connection, one method per message type.
+
+Wire protocol (unchanged; the page is ``static/``): binary frames are audio (``session.FRAME_HEADER``), answered by a
+binary frame and, now and then, a stats message; text frames are JSON objects with a ``"type"``:
+``start`` (open the live stream, answers ``ready``), ``controls``, ``record`` (``on`` arms a take, off finishes it and
+answers ``take``), ``reset``, ``ping`` (answers ``pong``). Any bad message answers ``{"type": "error"}`` and the
+connection stays open. One page owns the live stream at a time: a new one closes the old one (code 4000).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from fastapi import WebSocket, WebSocketDisconnect
+
+from foleyvae.errors import FoleyError
+from foleyvae.playable.protocol import StreamModel
+from foleyvae.studio.limits import parse_json
+from foleyvae.studio.security import TOKEN_HEADER, SecurityError, host_ok, origin_ok, token_ok, validate_controls
+from foleyvae.studio.session import PageStream
+from foleyvae.studio.state import MAX_WS_MESSAGE, Studio, new_page_stream
+
+__all__ = ["PageSocket", "MAX_TEXT_MESSAGE", "latency_ms"]
+
+MAX_TEXT_MESSAGE = 64 * 1024
+
+
+def latency_ms(live: PageStream) -> float:
+    """The live stream's input-to-output latency in ms (the engine's, else block + model delay)."""
+    v = getattr(live.engine, "latency_ms", None)
+    if v is None:
+        return round(1000.0 * (live.block_size + live.model.delay_samples) / live.model.sample_rate, 2)
+    return round(float(v), 2)
+
+
+class PageSocket:
+    """One page's live connection: authenticates, owns the live stream, and dispatches each message by type."""
+
+    def __init__(self, st: Studio, websocket: WebSocket, extra_hosts: tuple[str, ...] = ()) -> None:
+        self.st = st
+        self.websocket = websocket
+        self.extra_hosts = extra_hosts
+        self.live: PageStream | None = None
+        self.version = -1  # the studio's model_version the live stream was built on
+        self.handlers: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
+            "start": self.on_start,
+            "controls": self.on_controls,
+            "record": self.on_record,
+            "reset": self.on_reset,
+            "ping": self.on_ping,
+        }
+
+    def allowed(self) -> bool:
+        """The session token, a same-origin page and the served Host (else the socket is refused with 1008)."""
+        headers = self.websocket.headers
+        given = self.websocket.query_params.get("token") or headers.get(TOKEN_HEADER)
+        return (
+            token_ok(given, self.st.cfg.token)
+            and origin_ok(headers.get("origin"), headers.get("host"))
+            and host_ok(headers.get("host"), self.st.cfg.host, None, self.extra_hosts)
+        )
+
+    async def run(self) -> None:
+        """Serve the connection until the page leaves; a take in progress is saved when it does."""
+        if not self.allowed():
+            await self.websocket.close(code=1008)
+            return
+        await self.websocket.accept()
+        old, self.st.live_owner = self.st.live_owner, self.websocket
+        if old is not None:
+            with contextlib.suppress(Exception):
+                await old.close(code=4000, reason="another page took over the live stream")
+        try:
+            while True:
+                # Yield to the event loop between messages: with a backlog, receive() returns without suspending,
+                # so a page flooding controls would otherwise starve every other request until it stops sending.
+                await asyncio.sleep(0)
+                message = await self.websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                await self.on_message(message)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            if self.live is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(self.live.finish_take)
+            if self.st.live_owner is self.websocket:
+                self.st.live_owner = None
+
+    async def send(self, msg: dict[str, Any]) -> None:
+        await self.websocket.send_text(json.dumps(msg))
+
+    async def on_message(self, message: Mapping[str, Any]) -> None:
+        """One received frame: audio or a JSON message; a failure is answered as an error and the page goes on."""
+        data, text = message.get("bytes"), message.get("text")
+        try:
+            if data is not None:
+                await self.on_audio(data)
+            else:
+                await self.on_text(text)
+        except FoleyError as e:
+            await self.send({"type": "error", "message": str(e)})
+        except (ValueError, TypeError, RuntimeError) as e:  # a model or engine failure: report, keep going
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+            await self.send({"type": "error", "message": f"processing failed: {first}"})
+
+    async def on_text(self, text: str | None) -> None:
+        """A JSON message (size- and depth-capped) -> its handler."""
+        if text is None or len(text) > MAX_TEXT_MESSAGE:
+            raise SecurityError("message too large")
+        msg = parse_json(text, self.st.cfg.max_json_depth, "message")
+        if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
+            raise SecurityError('message needs a "type"')
+        handler = self.handlers.get(msg["type"])
+        if handler is None:
+            raise SecurityError(f"unknown message type {msg['type'][:40]!r}")
+        await handler(msg)
+
+    def require_live(self) -> PageStream:
+        if self.live is None:
+            raise SecurityError('send {"type": "start"} first')
+        return self.live
+
+    async def finish_take(self, live: PageStream) -> None:
+        """Close the take being recorded, if any, and tell the page."""
+        take = await asyncio.to_thread(live.finish_take)
+        if take:
+            await self.send({"type": "take", "take": take})
+
+    def new_stream(self, model: StreamModel, block: int) -> PageStream:
+        self.live = new_page_stream(self.st, model, block)
+        self.st.live = self.live
+        self.version = self.st.model_version
+        return self.live
+
+    async def on_audio(self, data: bytes) -> None:
+        """An audio frame -> the processed frame (+ stats, + a closed take); a new model restarts the stream."""
+        if len(data) > MAX_WS_MESSAGE:
+            raise SecurityError("audio frame too large")
+        live = self.live
+        if live is None:
+            raise SecurityError('send {"type": "start"} before audio')
+        if self.version != self.st.model_version and self.st.model is not None:
+            await self.finish_take(live)
+            live = self.new_stream(self.st.model, live.block_size)
+            await self.send({"type": "model", "model": self.st.card(), "latency_ms": latency_ms(live)})
+            return
+        reply, stats, take = await asyncio.to_thread(live.process_frame, data)
+        await self.websocket.send_bytes(reply)
+        if stats:
+            await self.send(stats)
+        if take:
+            await self.send({"type": "take", "take": take})
+
+    async def on_start(self, msg: dict[str, Any]) -> None:
+        """(Re)open the live stream on the open model; the previous stream's controls carry over where still valid."""
+        model = self.st.require_model()
+        block = msg.get("block_size", self.st.cfg.default_block_size)
+        if isinstance(block, bool) or not isinstance(block, int):
+            raise SecurityError("block_size must be an integer")
+        if self.live is not None:
+            await asyncio.to_thread(self.live.finish_take)
+        previous = dict(self.live.state) if self.live is not None else {}
+        live = self.new_stream(model, block)
+        if previous:
+            with contextlib.suppress(FoleyError):
+                live.set_controls(validate_controls(previous, model.latent_size, live.labels))
+        await self.send(
+            {
+                "type": "ready",
+                "block_size": block,
+                "sample_rate": int(model.sample_rate),
+                "channels": int(model.channels),
+                "latency_ms": latency_ms(live),
+                "model": self.st.card(),
+            }
+        )
+
+    async def on_controls(self, msg: dict[str, Any]) -> None:
+        """Validate the whole message against the control spec, then apply it (all or nothing)."""
+        live = self.require_live()
+        live.set_controls(validate_controls(msg, int(live.model.latent_size), live.labels))
+
+    async def on_record(self, msg: dict[str, Any]) -> None:
+        """``on``: arm a take (with the video time it lines up with); off: finish it."""
+        live = self.require_live()
+        if not msg.get("on"):
+            await self.finish_take(live)
+            return
+        vt = msg.get("video_time", 0.0)
+        if isinstance(vt, bool) or not isinstance(vt, (int, float)) or not 0 <= vt < 1e6:
+            raise SecurityError("video_time must be a number of seconds >= 0")
+        src = msg.get("source", "live")
+        live.arm_record({"video_time": float(vt), "source": str(src)[:40]})
+
+    async def on_reset(self, msg: dict[str, Any]) -> None:
+        if self.live is not None:
+            self.live.model.reset()
+
+    async def on_ping(self, msg: dict[str, Any]) -> None:
+        await self.send({"type": "pong", "t": msg.get("t"), "server_time": time.time()})
