@@ -22,6 +22,7 @@ def main(argv: list[str]) -> int:
     numbers = json.loads(scorecard.read_text())
     card = json.loads((folder / "card.json").read_text())
     summary = [s for s in numbers["summary"] if s["material"] == "*"]
+    materials = sorted({r["material"] for r in numbers.get("rows", []) if r["material"] != "-"}) or ["?"] * 6
     card["steering"] = {"classifier_loo_accuracy": numbers["classifier_loo_accuracy"], "summary": summary,
                         "command": f"foleyvae evaluate --model {name} --steering data/raw/minetest"}  # fmt: skip
     atomic_write_text(folder / "card.json", json.dumps(card, indent=2) + "\n")
@@ -29,7 +30,8 @@ def main(argv: list[str]) -> int:
     lines = ["## Material control", "", "`--towards NAME` (or a blend `a:0.6,b:0.4`) with these names:", ""]
     lines += [f"- `{n}`: {', '.join(labels)}" for n, labels in names.items()]
     lines += ["", f"Steering scorecard (`{card['steering']['command']}`; classifier leave-one-out accuracy "
-              f"{numbers['classifier_loo_accuracy']:.2f}, chance 1/6):", "",
+              f"{numbers['classifier_loo_accuracy']:.2f}; materials {', '.join(materials)}, "
+              f"chance 1/{len(materials)}):", "",
               "| method | inputs | amount | hit rate | level vs unsteered (median / worst) | onset F1 vs input |",
               "|---|---|---|---|---|---|"]  # fmt: skip
     for s in summary:

@@ -101,14 +101,23 @@ def _run_steering(args: argparse.Namespace, json_out: Any) -> int:
     from foleyvae.eval.reports import write_json
     from foleyvae.eval.steering import MaterialClassifier, library_inputs, scorecard, summarise, table_lines
     from foleyvae.export.loader import load_model
+    from foleyvae.inference.mixing import material_table
 
     if not args.model:
         raise FoleyError("evaluate --steering needs --model")
     model = load_model(args.model)
     clf = MaterialClassifier(args.steering, int(model.sample_rate))
     inputs = library_inputs(int(model.sample_rate), int(model.channels))
+    known = material_table(model).names()
+    materials = [m for m in clf.materials if m in known]  # what both the classifier and the model know
+    left_out = sorted(set(clf.materials) - set(materials))
+    if len(materials) < 2:
+        known_by_clf = ", ".join(clf.materials)
+        raise FoleyError(f"model {model.name!r} knows fewer than 2 of the classifier's materials ({known_by_clf})")
+    if left_out:
+        print(f"left out (the model has no such material): {', '.join(left_out)}", file=sys.stderr)
     with torch.no_grad():
-        rows = scorecard(model, inputs, clf, materials=clf.materials, log=lambda msg: print(msg, file=sys.stderr))
+        rows = scorecard(model, inputs, clf, materials=materials, log=lambda msg: print(msg, file=sys.stderr))
     print(f"classifier: leave-one-out accuracy {clf.loo_accuracy:.2f} on {clf.n_clips} clips of {args.steering}")
     summary = summarise(rows)
     for line in table_lines(summary):
