@@ -16,20 +16,20 @@ HOP = 256  # one latent dim per sample of a hop (<= the engine process's MAX_LAT
 
 
 class Passthrough:
-    """x ``[B, 1, F*HOP]`` -> z ``[B, HOP, F]`` (the samples, hop by hop) -> the same x; no delay, no state."""
+    """x ``[B, 1, F*hop]`` -> z ``[B, hop, F]`` (the samples, hop by hop) -> the same x; no delay, no state."""
 
-    def __init__(self, sample_rate: int = 44100) -> None:
+    def __init__(self, sample_rate: int = 44100, hop: int = HOP) -> None:
         self.name = "passthrough"
         self.sample_rate = int(sample_rate)
         self.channels = 1
-        self.hop_length = HOP
-        self.latent_size = HOP
+        self.hop_length = int(hop)
+        self.latent_size = int(hop)
         self.delay_samples = 0
         self.metadata: dict[str, Any] = {}
 
     def encode(self, x: Tensor) -> Tensor:
         b, _, n = x.shape
-        return x.reshape(b, n // HOP, HOP).transpose(1, 2)
+        return x.reshape(b, n // self.hop_length, self.hop_length).transpose(1, 2)
 
     def decode(self, z: Tensor) -> Tensor:
         b, k, f = z.shape

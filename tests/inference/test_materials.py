@@ -42,7 +42,7 @@ def test_short_names_gather_labels_across_categories() -> None:
     # frame-weighted mean of footsteps/wood (300 frames) and impacts/wood (100), zero-padded to k = 4
     np.testing.assert_allclose(t.steer("wood"), [0.75, 0.25, 0.0, 0.0])
     np.testing.assert_allclose(t.steer("footsteps/wood"), [1.0, 0.0, 0.0, 0.0])  # full labels keep working
-    assert list(t.choices()) == ["metal", "stone", "water", "wood", "fire/burning"]  # unnamed labels stay offered
+    assert t.choices() == ["metal", "stone", "water", "wood", "fire/burning"]  # unnamed labels stay offered
 
 
 def test_blends_are_normalised_weighted_sums() -> None:

@@ -317,7 +317,7 @@ def test_perform_to_picture_and_export_video(page: Any, tmp_path: Path) -> None:
 
 
 def test_materials_presets_and_ab_mix(page: Any, server: tuple[str, Any]) -> None:
-    from foleyvae.studio.session import material_choices
+    from foleyvae.inference.mixing import material_table
 
     _, studio = server
     page.select_option("#sample-select", "lib-taps")
@@ -341,8 +341,8 @@ def test_materials_presets_and_ab_mix(page: Any, server: tuple[str, Any]) -> Non
     while studio.live.state.get("towards") != blend and time.monotonic() < deadline:
         page.wait_for_timeout(100)
     assert studio.live.state["towards"] == blend
-    table = material_choices(studio.live.model)
-    want = 0.6 * np.asarray(table["wood"]) + 0.4 * np.asarray(table["metal"])
+    table = material_table(studio.live.model)
+    want = 0.6 * table.steer("wood") + 0.4 * table.steer("metal")
     np.testing.assert_allclose(studio.live.engine.controls.centroid[: len(want)], want, atol=1e-6)
     assert page.inner_text("#material-now") == "material: 60 % wood + 40 % metal, amount 0.8"
     page.locator("#materials").locator("..").screenshot(path=str(ARTIFACTS / "studio_material_pad.png"))

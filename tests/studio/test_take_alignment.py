@@ -4,44 +4,24 @@ when the block is not a multiple of the hop (issue #22: hop 16, block 40 left th
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import soundfile as sf
 import torch
-from torch import Tensor
+from benchmarks.soak_models import Passthrough
 
 from foleyvae.studio.session import FLAG_RECORD, FRAME_HEADER, PageStream, SessionFolder
 
 HOP = 16
 
 
-class _Passthrough:
-    """latent = the samples of each hop; decode(encode(x)) == x; no model delay."""
-
-    name, sample_rate, channels, hop_length, latent_size, delay_samples = "pass16", 44100, 1, HOP, HOP, 0
-    metadata: dict[str, Any] = {}
-
-    def encode(self, x: Tensor) -> Tensor:
-        b, _, n = x.shape
-        return x.reshape(b, n // HOP, HOP).transpose(1, 2)
-
-    def decode(self, z: Tensor) -> Tensor:
-        b, k, f = z.shape
-        return z.transpose(1, 2).reshape(b, 1, f * k)
-
-    def reset(self) -> None:
-        pass
-
-
 def test_take_wet_lines_up_with_dry_when_the_engine_has_a_fifo(tmp_path: Path) -> None:
     torch.set_flush_denormal(True)
     block = 40
-    session = PageStream(_Passthrough(), block, SessionFolder(tmp_path / "session"))  # type: ignore[arg-type]
+    session = PageStream(Passthrough(hop=HOP), block, SessionFolder(tmp_path / "session"))  # type: ignore[arg-type]
     assert session.engine.latency_samples == HOP - np.gcd(block, HOP) == 8
     x = np.zeros(block * 20, np.float32)
     x[[100, 333, 517]] = 0.5  # clicks
-    take = None
     for i in range(20):
         frame = FRAME_HEADER.pack(i, FLAG_RECORD, 0.0) + x[i * block : (i + 1) * block].tobytes()
         session.process_frame(frame)

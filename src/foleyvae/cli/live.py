@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from foleyvae.cli.common import check_output
-from foleyvae.cli.transfer import add_control_arguments, apply_control_args, controls_from_args
+from foleyvae.cli.transfer import add_control_arguments, apply_control_args
 from foleyvae.errors import FoleyError
 
 if TYPE_CHECKING:
@@ -89,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
     from foleyvae.export import loader
     from foleyvae.inference.engine import StreamingEngine
     from foleyvae.inference.materials import MaterialTable
+    from foleyvae.inference.mixing import material_table
     from foleyvae.live.engine_process import EngineProcess
 
     torch.set_num_threads(1)  # one engine thread: predictable block times
@@ -101,16 +102,16 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         model = loader.load_model(args.model)
-        engine = StreamingEngine(model, args.block, controls_from_args(model, args))
+        engine = StreamingEngine(model, args.block)
     try:
         if isinstance(engine, EngineProcess):
             info = engine.info
             mat = info.get("materials") or {}
             k = engine.controls.latent_size
             table = MaterialTable.from_offsets(mat.get("offsets") or {}, k, info["name"], mat.get("frames"))
-            apply_control_args(engine.controls, args, table.steer)
         else:
-            table = MaterialTable.from_metadata(engine.model.metadata, engine.controls.latent_size, engine.model.name)
+            table = material_table(engine.model)
+        apply_control_args(engine.controls, args, table.steer)
         return _run_session(args, engine, table.steer)
     finally:
         if isinstance(engine, EngineProcess):

@@ -82,7 +82,7 @@ class Controls:
         """Set the scalar control ``name`` of the spec (``inference.control_spec``): ``temperature``, ``dry_wet``,
         ``input_gain_db``, ``freeze``, ``limiter`` or ``towards`` (the material amount)."""
         kind = control(name).kind
-        if kind in ("dims", "material") and name != "towards":
+        if kind == "dims":
             raise ControlError(f"{name} is set per dim (set_bias / set_scale)")
         if name == "towards":
             self.towards(self.centroid.copy(), float(value))

@@ -218,12 +218,12 @@ class MaterialTable:
         stack = np.stack([self.offsets[lb] for lb in labels]).astype(np.float64)
         return (w[:, None] * stack).sum(0).astype(np.float32) / np.float32(w.sum())
 
-    def choices(self) -> dict[str, list[float]]:
-        """What a picker offers: every short name, plus the labels no short name gathers -> offset (JSON-able)."""
-        named = {lb for labels in self.names().values() for lb in labels}
-        out = {name: self.offset(name).tolist() for name in self.names()}
-        out.update({lb: v.tolist() for lb, v in sorted(self.offsets.items()) if lb not in named})
-        return out
+    def choices(self) -> list[str]:
+        """What a picker offers (each one :meth:`steer` resolves): every short name, then the labels no short name
+        gathers."""
+        names = self.names()
+        named = {lb for labels in names.values() for lb in labels}
+        return list(names) + [lb for lb in sorted(self.offsets) if lb not in named]
 
     def steer(self, spec: str | Blend) -> np.ndarray:
         """The steering offset ``[k]`` of a name, label or blend (``"wood:0.6,metal:0.4"``)."""

@@ -20,7 +20,7 @@ from pathlib import Path
 from foleyvae.errors import FoleyError
 from foleyvae.inference.materials import material_of
 
-__all__ = ["MIXES", "SURFACES", "Recipe", "corpus_materials", "pick_recordings", "plan_recipes", "recipe_index"]
+__all__ = ["MIXES", "SURFACES", "Recipe", "library_recordings", "pick_recordings", "plan_recipes", "recipe_index"]
 
 # the 18 pairs in the order the original page lists them (asphalt + wood appears twice: two different pairs)
 MIXES: tuple[tuple[str, str], ...] = (
@@ -91,43 +91,37 @@ def plan_recipes(known: Sequence[str]) -> list[Recipe]:
     return out
 
 
-def corpus_materials(library: Path) -> dict[str, str | None]:
-    """label -> short material name for every label of a fetched corpus (``{}`` without a manifest)."""
+def library_recordings(library: Path) -> dict[str, list[Path]]:
+    """Short material name -> its recordings in one fetched corpus (``manifest.jsonl`` read once): the footsteps of
+    that material, or its impacts when the corpus has no footsteps of it; sorted by file name."""
     manifest = library / "manifest.jsonl"
     if not manifest.is_file():
-        return {}
-    labels = {json.loads(line)["label"] for line in manifest.read_text().splitlines() if line.strip()}
-    return {lab: material_of(lab) for lab in labels}
-
-
-def _recordings(library: Path, material: str) -> list[Path]:
-    """Footstep recordings of ``material`` in one fetched corpus (impacts when it has no footsteps of it)."""
-    names = corpus_materials(library)
-    rows = [json.loads(line) for line in (library / "manifest.jsonl").read_text().splitlines() if line.strip()]
-    for category in ("footsteps", "impacts"):
-        files = sorted(
-            r["file"] for r in rows if r["label"].startswith(category + "/") and names.get(r["label"]) == material
-        )
-        if files:
-            return [library / f for f in files]
-    return []
+        raise FoleyError(f"{library}: no manifest.jsonl (make one with `foleyvae data fetch minetest -o {library}`)")
+    found: dict[tuple[str, str], list[str]] = {}  # (category, material) -> files
+    for line in manifest.read_text().splitlines():
+        if line.strip():
+            row = json.loads(line)
+            category, material = row["label"].split("/")[0], material_of(row["label"])
+            if category in ("footsteps", "impacts") and material is not None:
+                found.setdefault((category, material), []).append(row["file"])
+    out: dict[str, list[Path]] = {}
+    for category in ("impacts", "footsteps"):  # footsteps last: they win over impacts of the same material
+        for (cat, material), files in found.items():
+            if cat == category:
+                out[material] = [library / f for f in sorted(files)]
+    return out
 
 
 def pick_recordings(libraries: Sequence[Path], recipes: Sequence[Recipe]) -> dict[str, tuple[Path, Path]]:
     """slug -> (recording of material a, recording of material b), from the first library that has each material;
     a recipe that repeats a pair takes the next recordings. Everything is resolved before anything is rendered."""
-    for lib in libraries:
-        if not (lib / "manifest.jsonl").is_file():
-            raise FoleyError(f"{lib}: no manifest.jsonl (make one with `foleyvae data fetch minetest -o {lib}`)")
-    cache: dict[str, list[Path]] = {}
+    indexes = [library_recordings(lib) for lib in libraries]
 
     def pool(material: str) -> list[Path]:
-        if material not in cache:
-            cache[material] = next((f for f in (_recordings(lib, material) for lib in libraries) if f), [])
-            if not cache[material]:
-                where = ", ".join(map(str, libraries))
-                raise FoleyError(f"no footsteps or impacts recording of {material} in {where}")
-        return cache[material]
+        found = next((ix[material] for ix in indexes if material in ix), None)
+        if found is None:
+            raise FoleyError(f"no footsteps or impacts recording of {material} in {', '.join(map(str, libraries))}")
+        return found
 
     out: dict[str, tuple[Path, Path]] = {}
     seen: dict[tuple[str, str], int] = {}

@@ -24,7 +24,7 @@ import numpy as np
 from foleyvae.audio.io import AUDIO_EXTENSIONS, save
 from foleyvae.errors import FoleyError
 from foleyvae.inference.engine import StreamingEngine
-from foleyvae.inference.materials import MaterialTable, parse_blend
+from foleyvae.inference.mixing import material_table
 from foleyvae.playable.protocol import StreamModel
 from foleyvae.studio.security import SecurityError, check_id, inside, private_file, safe_name
 from foleyvae.studio.video import VIDEO_SUFFIXES, ffmpeg_path, mux_take
@@ -245,7 +245,7 @@ def model_card(model: StreamModel, entry: ModelEntry | None = None) -> dict[str,
         "latency_ms": round(1000.0 * model.delay_samples / sr, 2),
         "explained": _explained(model)[: int(model.latent_size)],
         "latent_std": latent_std(model).tolist(),
-        "materials": list(material_choices(model)),
+        "materials": material_choices(model),
         "training_data": training_data,
         "licences": licences,
         "version": md.get("version") or md.get("foleyvae_version"),
@@ -428,15 +428,15 @@ def _engine_class() -> Any:
     return StreamingEngine
 
 
-def material_choices(model: StreamModel) -> dict[str, list[float]]:
-    """The page's materials: short names (wood, metal...) and labels no name gathers -> steering offset ``[k]``."""
-    return MaterialTable.from_metadata(model.metadata, int(model.latent_size), str(model.name)).choices()
+def material_choices(model: StreamModel) -> list[str]:
+    """The page's materials: short names (wood, metal...), then the labels no name gathers."""
+    return material_table(model).choices()
 
 
-def apply_controls(engine: Any, update: dict[str, Any], std: np.ndarray, centroids: dict[str, list[float]]) -> None:
+def apply_controls(engine: Any, update: dict[str, Any], std: np.ndarray, steer: Callable[[str], np.ndarray]) -> None:
     """Apply a validated control update (see ``security.validate_controls``) to ``engine.controls``.
 
-    centroids: material name -> steering offset (:func:`material_choices`).
+    steer: a material name or blend -> its steering offset ``[k]`` (``MaterialTable.steer`` of the model).
 
     Slider units: bias in stds of the PCA dim (the page's sliders span +-3 std), scale as a factor.
     """
@@ -462,11 +462,7 @@ def apply_controls(engine: Any, update: dict[str, Any], std: np.ndarray, centroi
                 c.towards_amount = 0.0
         else:
             # a name or a blend of names (validated against the same table by security.validate_controls)
-            off = np.zeros(c.latent_size, np.float64)
-            for name, weight in parse_blend(t["label"]).terms:
-                vec = np.asarray(centroids[name], np.float64)[: c.latent_size]
-                off[: len(vec)] += weight * vec
-            c.towards(off, t["amount"])
+            c.towards(steer(t["label"]), t["amount"])
 
 
 class PageStream:
@@ -494,7 +490,7 @@ class PageStream:
         self.channels = int(model.channels)
         self.folder = folder
         self.std = latent_std(model)
-        self.centroids: dict[str, list[float]] = material_choices(model)  # name -> material offset
+        self.materials = material_table(model)  # names and blends -> steering offsets
         model.reset()
         self.engine = _engine_class()(model, self.block_size)
         self.state: dict[str, Any] = {}
@@ -512,10 +508,10 @@ class PageStream:
 
     @property
     def labels(self) -> list[str]:
-        return sorted(self.centroids)
+        return sorted(self.materials.choices())
 
     def set_controls(self, update: dict[str, Any]) -> None:
-        apply_controls(self.engine, update, self.std, self.centroids)
+        apply_controls(self.engine, update, self.std, self.materials.steer)
         self.state.update(update)
 
     def arm_record(self, meta: dict[str, Any]) -> None:

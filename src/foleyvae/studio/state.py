@@ -17,7 +17,7 @@ from foleyvae.audio.io import AudioError, DecodeLimits, load
 from foleyvae.errors import FoleyError
 from foleyvae.inference import control_spec
 from foleyvae.inference.controls import Controls
-from foleyvae.inference.mixing import mix
+from foleyvae.inference.mixing import material_table, mix
 from foleyvae.inference.render import render
 from foleyvae.playable.protocol import StreamModel
 from foleyvae.studio.limits import MAX_JSON_BYTES, MAX_JSON_DEPTH
@@ -33,7 +33,6 @@ from foleyvae.studio.session import (
     check_block_size,
     ffmpeg_path,
     latent_std,
-    material_choices,
     model_card,
 )
 
@@ -184,7 +183,7 @@ def _check_block(block_size: int, model: StreamModel) -> None:
 
 def _controls_for(model: StreamModel, controls: dict[str, Any]) -> Any:
     holder = SimpleNamespace(controls=Controls(int(model.latent_size)))
-    apply_controls(holder, controls, latent_std(model), material_choices(model))
+    apply_controls(holder, controls, latent_std(model), material_table(model).steer)
     return holder.controls
 
 
