@@ -13,6 +13,7 @@ import pytest
 import soundfile as sf
 
 from tests.studio.conftest import TOKEN
+from tests.support.video import make_video
 
 
 def wav_bytes(x: np.ndarray, sr: int = 44100) -> bytes:
@@ -312,12 +313,7 @@ def test_exported_model_in_runs_opens_renders_and_streams(client: Any, studio_cf
 def test_mux_take_onto_a_video(client: Any, tmp_path: Path) -> None:
     import subprocess
 
-    video = tmp_path / "clip.mp4"
-    subprocess.run(
-        ["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=duration=2:size=160x120:rate=10",
-         "-pix_fmt", "yuv420p", str(video)],
-        check=True, timeout=60,
-    )  # fmt: skip
+    video = make_video(tmp_path / "clip.mp4", "testsrc=duration=2:size=160x120:rate=10")
     take = client.post("/api/render", json={"sample": "lib-taps", "controls": {}, "block_size": 256}).json()
     r = client.post(
         f"/api/takes/{take['id']}/mux?name=clip.mp4", content=video.read_bytes(), headers={"Content-Type": "video/mp4"}

@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from tests.support.video import make_video
+
 pytestmark = pytest.mark.browser
 
 CHROMIUM = os.environ.get("FOLEYVAE_CHROMIUM", "/usr/bin/chromium")
@@ -285,12 +287,7 @@ def test_upload_by_file_picker(page: Any, tmp_path: Path) -> None:
 def test_perform_to_picture_and_export_video(page: Any, tmp_path: Path) -> None:
     import subprocess
 
-    video = tmp_path / "scene.webm"
-    subprocess.run(
-        ["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=duration=3:size=160x120:rate=10",
-         "-c:v", "libvpx", "-b:v", "200k", str(video)],
-        check=True, timeout=60,
-    )  # fmt: skip
+    video = make_video(tmp_path / "scene.webm", "testsrc=duration=3:size=160x120:rate=10")
     page.set_input_files("#video-file", str(video))
     page.wait_for_function("document.getElementById('video').readyState >= 1", timeout=10000)
     page.evaluate("document.getElementById('video').currentTime = 1.0")

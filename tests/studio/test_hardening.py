@@ -26,6 +26,7 @@ import soundfile as sf
 
 from foleyvae.utils.memory import trim_heap
 from tests.studio.conftest import TOKEN
+from tests.support.video import make_video
 
 SOAK = os.environ.get("FOLEYVAE_SOAK") == "1"
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed (make sysdeps)")
@@ -131,10 +132,7 @@ def test_upload_inside_the_limits_is_checked_block_by_block(client: Any, studio_
 
 
 def _video(path: Path, size: str, color: str = "red", seconds: float = 1.0) -> Path:
-    src = f"color=c={color}:size={size}:rate=10:duration={seconds}"
-    cmd = ["ffmpeg", "-nostdin", "-y", "-loglevel", "error", "-f", "lavfi", "-i", src, "-pix_fmt", "yuv420p"]
-    subprocess.run([*cmd, str(path)], check=True, timeout=60)
-    return path
+    return make_video(path, f"color=c={color}:size={size}:rate=10:duration={seconds}")
 
 
 @needs_ffmpeg

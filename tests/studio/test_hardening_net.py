@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from tests.studio.conftest import TOKEN
+from tests.support.video import make_video
 
 pytest.importorskip("uvicorn")
 
@@ -136,10 +137,7 @@ def test_a_json_body_is_refused_while_it_streams(served: tuple[Any, str, int]) -
 
 
 def _video(path: Path, size: str) -> Path:
-    src = f"testsrc=size={size}:rate=10:duration=1"
-    cmd = ["ffmpeg", "-nostdin", "-y", "-loglevel", "error", "-f", "lavfi", "-i", src, "-pix_fmt", "yuv420p"]
-    subprocess.run([*cmd, str(path)], check=True, timeout=60)
-    return path
+    return make_video(path, f"testsrc=size={size}:rate=10:duration=1")
 
 
 @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed (make sysdeps)")
