@@ -159,6 +159,9 @@ class TrainConfig:
     feature_matching_weight: float = 10.0
     gan_loss: str = "hinge"
     discriminator_capacity: int = 16
+    # phase 2's discriminator: "waveform" = multi-period + multi-scale (RAVE v2), "spectral" = multi-resolution STFT
+    # (models/discriminators.py), 7x cheaper per pass on a CPU (benchmarks/results/train_speed.json)
+    discriminator: str = "waveform"
     periods: tuple[int, ...] = (2, 3, 5, 7, 11)
     val_every: int = 1000
     checkpoint_every: int = 500
@@ -186,6 +189,11 @@ class TrainConfig:
             self.gan_loss in ("hinge", "lsgan"), "train.gan_loss", f"must be hinge or lsgan, got {self.gan_loss!r}"
         )
         _require(all(p >= 2 for p in self.periods), "train.periods", "periods must be >= 2")
+        _require(
+            self.discriminator in ("waveform", "spectral"),
+            "train.discriminator",
+            f"must be waveform or spectral, got {self.discriminator!r}",
+        )
         for key in ("val_every", "checkpoint_every", "log_every", "val_examples", "max_nan_steps"):
             _require(getattr(self, key) >= 1, f"train.{key}", "must be >= 1")
         _require(self.num_workers >= 0, "train.num_workers", "must be >= 0")
@@ -285,7 +293,8 @@ def _preset_table() -> dict[str, Config]:
             beta_warmup_steps=3000,
             val_every=500,
             checkpoint_every=250,
-            discriminator_capacity=8,
+            discriminator_capacity=16,
+            discriminator="spectral",  # the CPU preset: phase 2 at a CPU's cost (issue 23)
         ),
         stream=StreamConfig(block_size=256),
     )

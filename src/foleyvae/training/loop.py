@@ -268,9 +268,10 @@ class Trainer:
         self.gen_params = [p for p in self.model.parameters() if p.requires_grad]
         self.opt_g = torch.optim.Adam(self.gen_params, lr=t.lr, betas=(0.5, 0.9))
         if self.model.supports_adversarial and t.max_steps > t.phase1_steps:
-            from foleyvae.models.discriminators import CombinedDiscriminator
+            from foleyvae.models.discriminators import build_discriminator
 
-            self.disc = CombinedDiscriminator(self.cfg.audio.channels, t.discriminator_capacity, t.periods)
+            channels = self.cfg.audio.channels
+            self.disc = build_discriminator(t.discriminator, channels, t.discriminator_capacity, t.periods)
             self.disc = self.disc.to(self.device)
             self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=t.lr_disc, betas=(0.5, 0.9))
 
@@ -658,7 +659,8 @@ def _generator_step(
         d_loss.backward()
         all_reduce_grads(disc.parameters(), info)
         opt_d.step()
-    real = disc(xa)
+    with torch.no_grad():  # feature matching detaches the real features: no graph for them (saves a backward)
+        real = disc(xa)
     fake = disc(ya)
     adv = generator_loss(fake, t.gan_loss)
     fm = feature_matching(real, fake)
