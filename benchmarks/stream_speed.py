@@ -40,7 +40,7 @@ from foleyvae.models.builders import build_model
 from foleyvae.playable.adapters import EagerStreamModel
 
 BLOCKS = (64, 256, 512, 1024, 2048, 4096)
-PRESETS = ("foley-small", "foley-small-48k")
+PRESETS = ("foley-small", "foley-small-48k", "foley-lowlat-48k")
 RESULT = Path(__file__).parent / "results" / "stream_speed.json"
 TARGET_LATENCY_MS = 12.0
 TARGET_P99_FRACTION = 0.5

@@ -345,8 +345,17 @@ def _preset_table() -> dict[str, Config]:
         ),
         stream=StreamConfig(block_size=2048),
     )
-    table = {c.name: c for c in (tiny, small, base, rave)}
-    for c in (small, base, rave):
+    # foley-lowlat: foley-small with hop 128 (strides 2, 2, 4), so one 128-sample block is one latent frame: block +
+    # model delay = 128 + 92 samples = 4.6 ms at 48 kHz (foley-small: 256 + 92 = 7.3 ms), the low-latency preset of
+    # issue 23 (its target: <= 10 ms monitor latency at 48 kHz with block, delay and prefill counted)
+    lowlat = replace(
+        small,
+        name="foley-lowlat",
+        model=replace(small.model, strides=(2, 2, 4)),
+        stream=StreamConfig(block_size=128),
+    )
+    table = {c.name: c for c in (tiny, small, lowlat, base, rave)}
+    for c in (small, lowlat, base, rave):
         name48 = f"{c.name}-48k"
         table[name48] = replace(c, name=name48, audio=AudioConfig(sample_rate=48000))
     # MCLT family: fixed 32768-sample clips -> 512 bins x 64 frames (ARCHITECTURE.md, MCLT family), latent 250 in the
