@@ -13,10 +13,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
     p.add_argument("--runs", default="runs", help="folder of training runs whose exported .ts files are listed")
     p.add_argument("--models-dir", action="append", default=[], help="another folder of .ts models (repeatable)")
-    p.add_argument("--workdir", default="studio", help="where sessions keep uploads, takes and renders")
+    p.add_argument(
+        "--workdir", default="studio", help="studio folder: its token, uploads, takes, renders and presets (kept)"
+    )
+    p.add_argument("--new-token", action="store_true", help="replace the folder's token (open pages must reopen)")
     p.add_argument("--block-size", type=int, default=1024, help="default live block size in samples")
-    p.add_argument("--max-upload-mb", type=int, default=50, help="largest audio upload accepted")
-    p.add_argument("--max-upload-seconds", type=float, default=600.0, help="longest audio upload accepted (decoded)")
+    p.add_argument("--max-upload-mb", type=int, default=2048, help="largest audio upload accepted (streamed to disk)")
+    p.add_argument(
+        "--max-upload-seconds", type=float, default=4 * 3600.0, help="longest audio upload accepted (decoded)"
+    )
     p.add_argument("--max-upload-channels", type=int, default=8, help="most channels an audio upload may have")
     p.add_argument("--max-take-seconds", type=float, default=300.0, help="a live take stops at this length")
     p.add_argument("--max-connections", type=int, default=200, help="open HTTP connections at most")
@@ -35,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
     from foleyvae.audio.io import DecodeLimits
     from foleyvae.playable.demo import demo_model
     from foleyvae.studio.app import MAX_WS_MESSAGE, Studio, StudioConfig, create_app
-    from foleyvae.studio.security import LOOPBACK_HOSTS, new_token
+    from foleyvae.studio.security import LOOPBACK_HOSTS
+    from foleyvae.studio.tokens import folder_token
     from foleyvae.studio.server import ServerLimits, uvicorn_config
     from foleyvae.studio.session import ModelEntry
 
@@ -50,10 +56,11 @@ def run(args: argparse.Namespace) -> int:
     os.umask(0o077)  # this process is the studio: whatever it writes (uploads, takes, videos) is the user's only
     if args.host not in LOOPBACK_HOSTS:
         print(f"warning: binding {args.host}: other machines on the network can reach the studio (token required)")
-    session = Path(args.workdir).resolve() / time.strftime("session-%Y%m%d-%H%M%S")
+    workdir = Path(args.workdir).resolve()
+    session = workdir / "session"  # the same folder every run: earlier takes and uploads are listed again
     demo = ModelEntry("demo", "demo (untrained)", "demo", "random weights: for trying the interface", demo_model)
     cfg = StudioConfig(
-        token=new_token(),
+        token=folder_token(workdir, rotate=args.new_token),  # stable per folder: an open page reconnects
         session_dir=session,
         host=args.host,
         runs_dir=Path(args.runs).resolve(),

@@ -1,6 +1,7 @@
 """Foley-VAE Studio: the FastAPI app behind the local web page (HTTP API + one WebSocket for live audio).
 
-Routes (all need the session token, as ``?token=`` or the ``X-Studio-Token`` header):
+Routes (all need the session token, as ``?token=`` or the ``X-Studio-Token`` header; a page adds its tab id as
+``X-Studio-Tab``, see ``tabs``: its model, its renders):
 
 =========================================  ==================================================================
 ``GET /login?code=C``                      one-time code (the browser's command line) -> 303 to the page
@@ -10,11 +11,13 @@ Routes (all need the session token, as ``?token=`` or the ``X-Studio-Token`` hea
 ``GET /api/models`` / ``POST /api/model``  list / open a model by id (``{"id": ...}``)
 ``GET /api/samples``, ``/api/samples/{id}.wav``  sample library and uploads
 ``POST /api/upload?name=F``                raw audio body (audio/* or application/octet-stream), size-limited
-``POST /api/render``                       ``{"sample", "controls", "block_size"}`` -> a render take
-``POST /api/mix``                          ``{"a", "b", "alpha"}`` -> latent mix of two samples (a take)
+``POST /api/render``                       ``{"sample", "controls", "block_size"[, "background"]}`` -> a take (a job)
+``POST /api/mix``                          ``{"a", "b", "alpha"[, "background"]}`` -> latent mix of two samples
+``GET /api/jobs[/{id}]``, ``POST .../cancel``  render/mix jobs: waiting (jobs ahead) / running (progress) / done
+``POST /api/check-preset``                 a preset file -> its clean controls, or 400 naming the bad field
 ``GET /api/takes``, ``/api/takes/{id}/{wet|dry}.wav``   recorded takes and renders
 ``POST /api/takes/{id}/mux?name=V``        raw video body -> the video with the take as its sound (ffmpeg)
-``GET|POST /api/presets[/{name}]``         control presets (JSON)
+``GET|POST /api/presets[/{name}]``         control presets (JSON, with their model; ``?overwrite=1`` replaces)
 ``WS /ws``                                 live audio: binary frames (see session.FRAME_HEADER) + JSON controls
 =========================================  ==================================================================
 
@@ -30,13 +33,14 @@ connections that are slow to send their headers and caps how many are open (``se
 from __future__ import annotations
 
 import contextlib
+import html
 import socket
 import threading
 import time
 from typing import Any
 
 from fastapi import FastAPI, Request, WebSocket
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from foleyvae.errors import FoleyError
 from foleyvae.studio.limits import HttpError
@@ -81,9 +85,9 @@ def create_app(cfg: StudioConfig, studio: Studio | None = None) -> FastAPI:
             return _secure(RedirectResponse(f"/?token={cfg.token}", status_code=303))
         given = request.query_params.get("token") or request.headers.get(TOKEN_HEADER)
         if not given:
-            return err(401, "missing session token: open the URL the studio printed")
+            return _refuse(request, 401, "missing session token: open the URL the studio printed")
         if not token_ok(given, cfg.token):
-            return err(403, "wrong session token")
+            return _refuse(request, 403, "wrong session token")
         try:
             response = await call_next(request)
         except SecurityError as e:
@@ -108,6 +112,20 @@ def create_app(cfg: StudioConfig, studio: Studio | None = None) -> FastAPI:
         await PageSocket(st, websocket, extra_hosts).run()
 
     return app
+
+
+def _refuse(request: Request, status: int, message: str) -> Response:
+    """A refusal as JSON for the API, and as a short readable page for a browser opening a page (an old link after
+    ``--new-token``), instead of raw ``{"error": ...}``."""
+    if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+        body = (
+            "<!doctype html><html lang=en><meta charset=utf-8><title>Foley-VAE Studio</title>"
+            f"<h1>Foley-VAE Studio</h1><p>{html.escape(message)}.</p><p>This link does not open the studio any more "
+            "(its token was renewed with <code>--new-token</code>, or it belongs to another studio folder). Open the "
+            "URL that <code>foleyvae studio</code> printed in its terminal.</p></html>"
+        )
+        return _secure(HTMLResponse(body, status_code=status))
+    return err(status, message)
 
 
 def _secure(response: Response) -> Response:

@@ -246,6 +246,7 @@ def model_card(model: StreamModel, entry: ModelEntry | None = None) -> dict[str,
         "explained": _explained(model)[: int(model.latent_size)],
         "latent_std": latent_std(model).tolist(),
         "materials": material_choices(model),
+        "material_groups": material_groups(model),
         "training_data": training_data,
         "licences": licences,
         "version": md.get("version") or md.get("foleyvae_version"),
@@ -399,11 +400,18 @@ class SessionFolder:
         p = self.preset_path(name)
         if not private_file(self.presets, p):
             return None
-        return json.loads(p.read_text())
+        try:
+            return json.loads(p.read_text())
+        except (ValueError, OSError):
+            raise SecurityError(f"preset {p.stem!r} is not readable JSON; save it again") from None
 
-    def write_preset(self, name: str, controls: dict[str, Any]) -> str:
+    def preset_exists(self, name: str) -> bool:
+        return private_file(self.presets, self.preset_path(name))
+
+    def write_preset(self, name: str, record: dict[str, Any]) -> str:
+        """Write a preset file (``presets.preset_record``) atomically, mode 0600; replaces an existing one."""
         p = self.preset_path(name)
-        atomic_write_text(p, json.dumps(controls, indent=1))
+        atomic_write_text(p, json.dumps(record, indent=1))
         make_private(p)
         return p.stem
 
@@ -431,6 +439,29 @@ def _engine_class() -> Any:
 def material_choices(model: StreamModel) -> list[str]:
     """The page's materials: short names (wood, metal...), then the labels no name gathers."""
     return material_table(model).choices()
+
+
+def material_groups(model: StreamModel) -> list[dict[str, Any]]:
+    """The page's material picker, grouped: the short names (``wood``: every ``*/wood`` label), then the labels no
+    short name gathers, by category with their last part as the name (``footsteps/energy`` -> footsteps: energy).
+
+    Each item: ``value`` (what ``towards`` sends), ``label`` (what the button says), ``title`` (the labels behind it).
+    """
+    table = material_table(model)
+    names = table.names()
+    groups: list[dict[str, Any]] = []
+    if names:
+        items = [{"value": n, "label": n, "title": ", ".join(labels)} for n, labels in names.items()]
+        groups.append({"group": "materials", "items": items})
+    by_category: dict[str, list[dict[str, str]]] = {}
+    for label in table.choices():
+        if label in names:
+            continue
+        category, _, short = label.rpartition("/")
+        item = {"value": label, "label": short.replace("_", " "), "title": label}
+        by_category.setdefault(category or "other", []).append(item)
+    groups += [{"group": c, "items": items} for c, items in by_category.items()]
+    return groups
 
 
 def apply_controls(engine: Any, update: dict[str, Any], std: np.ndarray, steer: Callable[[str], np.ndarray]) -> None:

@@ -5,6 +5,7 @@ open model, the session folder, the live page, offline renders and mixes). Route
 
 from __future__ import annotations
 
+import collections
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,7 +21,9 @@ from foleyvae.inference.controls import Controls
 from foleyvae.inference.mixing import material_table, mix
 from foleyvae.inference.render import render
 from foleyvae.playable.protocol import StreamModel
+from foleyvae.studio.jobs import Job, JobQueue
 from foleyvae.studio.limits import MAX_JSON_BYTES, MAX_JSON_DEPTH
+from foleyvae.studio.markdown import render_markdown
 from foleyvae.studio.security import LoginCodes, SecurityError
 from foleyvae.studio.server import ServerLimits
 from foleyvae.studio.session import (
@@ -35,8 +38,9 @@ from foleyvae.studio.session import (
     latent_std,
     model_card,
 )
+from foleyvae.studio.tabs import Tab, Tabs
 
-__all__ = ["StudioConfig", "Studio", "STATIC_DIR", "MAX_RENDER_SECONDS", "MAX_WS_MESSAGE", "new_page_stream"]
+__all__ = ["StudioConfig", "Studio", "STATIC_DIR", "MAX_RENDER_SECONDS", "MAX_WS_MESSAGE", "new_page_stream", "wait_job"]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 MAX_RENDER_SECONDS = 600.0
@@ -55,77 +59,102 @@ class StudioConfig:
     extra_models: list[ModelEntry] = field(default_factory=list)
     default_model: str | None = None  # model id or name to open at start
     library: Path = SAMPLE_LIBRARY
-    max_upload_bytes: int = 50 * 1024 * 1024
+    max_upload_bytes: int = 2 * 1024 * 1024 * 1024  # streamed to disk: a 1-hour 48 kHz stereo 24-bit WAV is 1.04 GB
     max_video_bytes: int = 2 * 1024 * 1024 * 1024
     default_block_size: int = 1024
-    upload_limits: DecodeLimits = field(default_factory=DecodeLimits)  # duration/channels/rate of uploads
+    upload_limits: DecodeLimits = field(default_factory=lambda: DecodeLimits(max_seconds=4 * 3600.0))  # of uploads
     max_json_bytes: int = MAX_JSON_BYTES
     max_json_depth: int = MAX_JSON_DEPTH
     max_take_seconds: float = 300.0  # a live take is closed at this length (it is held in memory until then)
     server: ServerLimits = field(default_factory=ServerLimits)  # header/idle timeouts, connection cap
     test_client_host: bool = False  # accept Host "testserver" (fastapi's TestClient): set by the tests only
+    max_tabs: int = 16  # pages whose own model choice the server keeps (tabs.Tabs)
 
 
 class Studio:
-    """Server-side state shared by the routes: the catalog, the open model, the session folder, the live page."""
+    """Server-side state shared by the routes: the catalog, each tab's model, the session folder, the live page,
+    the job queue of offline work.
+
+    ``model``/``entry``/``model_version`` are the default tab's (requests without a tab id: scripts, the API tests);
+    a page sends its own tab id and gets its own model (``tabs``).
+    """
 
     def __init__(self, cfg: StudioConfig) -> None:
         self.cfg = cfg
         self.catalog = ModelCatalog(cfg.runs_dir, cfg.model_dirs, cfg.extra_models)
         self.folder = SessionFolder(cfg.session_dir, cfg.library)
-        self.model: StreamModel | None = None
-        self.entry: ModelEntry | None = None
-        self.model_version = 0
-        self._render_model: tuple[int, StreamModel] | None = None
+        self.start_entry: ModelEntry | None = None  # the model every new tab opens on
+        self.tabs = Tabs(lambda: self.start_entry, cfg.max_tabs)
+        self.jobs = JobQueue()
+        self._render_models: collections.OrderedDict[str, StreamModel] = collections.OrderedDict()
         self._lock = threading.Lock()
         self._render_lock = threading.Lock()
-        self.live_owner: Any = None
+        self.live_owner: Any = None  # the PageSocket that owns the live stream (ws)
         self.live: PageStream | None = None  # the live page's session (inspection by tests and benchmarks)
         self.connections: Any = None  # the server's ConnectionGuard once served (studio.server; tests read it)
         self.logins = LoginCodes()  # one-time codes for opening the browser without the token on its command line
 
-    def open_model(self, model_id: str) -> dict[str, Any]:
+    # the default tab (compatibility: code and tests that know one studio-wide model)
+    @property
+    def model(self) -> StreamModel | None:
+        return self.tabs.default.model
+
+    @property
+    def entry(self) -> ModelEntry | None:
+        return self.tabs.default.entry
+
+    @property
+    def model_version(self) -> int:
+        return self.tabs.default.version
+
+    def tab(self, tab_id: str | None) -> Tab:
+        """The tab ``tab_id`` (None: the default tab); the live owner's tab is never forgotten."""
+        owner = getattr(self.live_owner, "tab_id", None)
+        return self.tabs.get(tab_id, lambda t: t == owner)
+
+    def open_model(self, model_id: str, tab_id: str | None = None) -> dict[str, Any]:
+        """Open a model for one tab (None: the default tab) -> its card."""
         entry = self.catalog.get(model_id)
         model = entry.load()
-        with self._lock:
-            self.model, self.entry = model, entry
-            self.model_version += 1
-            self._render_model = None
-        return model_card(model, entry)
+        tab = self.tab(tab_id)
+        tab.pick(entry, model)
+        if tab is self.tabs.default and self.start_entry is None:
+            self.start_entry = entry
+        return self.card(tab_id)
 
     def open_default(self) -> None:
+        """Open the start model: ``default_model``, else the bundled ``foley`` (the README's), else the first."""
         want = self.cfg.default_model
         entries = self.catalog.entries()
         if not entries:
             return
-        pick = entries[0]
+        pick = next((e for e in entries if e.id == "bundled-foley"), entries[0])
         if want:
             match = [e for e in entries if want in (e.id, e.name) or e.name.startswith(want)]
             if not match:
                 raise FoleyError(f"model {want!r} not found; available: {', '.join(e.name for e in entries)}")
             pick = match[0]
+        self.start_entry = pick
         self.open_model(pick.id)
 
-    def card(self) -> dict[str, Any] | None:
-        return model_card(self.model, self.entry) if self.model is not None else None
+    def card(self, tab_id: str | None = None) -> dict[str, Any] | None:
+        tab = self.tab(tab_id)
+        if tab.entry is None:
+            return None
+        card = model_card(tab.require_model(), tab.entry)
+        card["card_html"] = render_markdown(card.get("card_md") or "")
+        return card
 
-    def require_model(self) -> StreamModel:
-        if self.model is None:
-            raise SecurityError("no model is open; pick one in the Model panel")
-        return self.model
+    def require_model(self, tab_id: str | None = None) -> StreamModel:
+        return self.tab(tab_id).require_model()
 
-    def render_model(self) -> StreamModel:
-        """A second instance of the open model for offline work, so renders never disturb the live stream."""
-        with self._lock:
-            if self.entry is None:
-                raise SecurityError("no model is open; pick one in the Model panel")
-            if self._render_model is None or self._render_model[0] != self.model_version:
-                self._render_model = (self.model_version, self.entry.load())
-            return self._render_model[1]
+    def render_model(self, tab_id: str | None = None) -> StreamModel:
+        """The offline instance of the tab's model, so renders never disturb a live stream."""
+        return self._render_model_of(self._entry_of(tab_id))
 
-    def state(self) -> dict[str, Any]:
+    def state(self, tab_id: str | None = None) -> dict[str, Any]:
         return {
-            "model": self.card(),
+            "model": self.card(tab_id),
             "models": [e.public() for e in self.catalog.entries()],
             "samples": [s.public() for s in self.folder.samples()],
             "takes": self.folder.takes(),
@@ -140,6 +169,7 @@ class Studio:
             },
             "default_block_size": self.cfg.default_block_size,
             "controls": control_spec.as_json(),  # the page builds its control sliders from the one spec
+            "jobs": self.jobs.listing(),
         }
 
     # offline work ----------------------------------------------------------------------------------------
@@ -154,31 +184,76 @@ class Studio:
             raise SecurityError(str(e).replace(str(s.path), s.name)) from None
         return audio
 
+    def _render_model_of(self, entry: ModelEntry) -> StreamModel:
+        """The offline instance of ``entry``'s model (a few are kept, one per model)."""
+        with self._lock:
+            model = self._render_models.pop(entry.id, None) or entry.load()
+            self._render_models[entry.id] = model
+            while len(self._render_models) > 3:
+                self._render_models.popitem(last=False)
+            return model
+
+    def _entry_of(self, tab_id: str | None) -> ModelEntry:
+        entry = self.tab(tab_id).entry
+        if entry is None:
+            raise SecurityError("no model is open; pick one in the Model panel")
+        return entry
+
+    def submit_render(
+        self, sample_id: str, controls: dict[str, Any], block_size: int, tab_id: str | None = None
+    ) -> Job:
+        """Queue a render of a whole sample with ``controls`` (validated) on the asking tab's model (its model at
+        the time of asking) -> the job; its result is a take record (kind ``render``)."""
+        check_block_size(block_size)
+        entry = self._entry_of(tab_id)
+        name = self.folder.sample(sample_id).name
+
+        def work(job: Job) -> dict[str, Any]:
+            with self._render_lock:
+                model = self._render_model_of(entry)
+                job.step(0, 1, "decoding")
+                audio = self._load_sample(sample_id, model)
+                ctl = _controls_for(model, controls)
+                wet = _render(model, audio, block_size, ctl, job)
+                meta = {"model": model.name, "source": sample_id, "controls": controls, "block_size": block_size}
+                return self.folder.save_take(audio, wet, int(model.sample_rate), meta, prefix="render")
+
+        return self.jobs.submit("render", f"render {name} with {entry.name}", work)
+
+    def submit_mix(self, a: str, b: str, alpha: float, tab_id: str | None = None) -> Job:
+        """Queue a latent mix of two samples (``alpha`` 0 = a, 1 = b) on the tab's model -> the job (kind ``mix``)."""
+        entry = self._entry_of(tab_id)
+        self.folder.sample(a), self.folder.sample(b)
+
+        def work(job: Job) -> dict[str, Any]:
+            with self._render_lock:
+                model = self._render_model_of(entry)
+                job.step(0, 1, "decoding")
+                xa, xb = self._load_sample(a, model), self._load_sample(b, model)
+                job.step(0, 1, "mixing")
+                wet = _mix(model, xa, xb, alpha)
+                meta = {"model": model.name, "source": f"{a} x {b}", "alpha": alpha}
+                empty = np.zeros((xa.shape[0], 0), np.float32)
+                return self.folder.save_take(empty, wet, int(model.sample_rate), meta, "mix")
+
+        return self.jobs.submit("mix", f"mix of {a} and {b} with {entry.name}", work)
+
     def render(self, sample_id: str, controls: dict[str, Any], block_size: int) -> dict[str, Any]:
-        """Apply ``controls`` (validated) to a whole sample -> a take record (kind ``render``)."""
-        with self._render_lock:
-            model = self.render_model()
-            _check_block(block_size, model)
-            audio = self._load_sample(sample_id, model)
-            ctl = _controls_for(model, controls)
-            wet = _render(model, audio, block_size, ctl)
-            meta = {"model": model.name, "source": sample_id, "controls": controls, "block_size": block_size}
-            return self.folder.save_take(audio, wet, int(model.sample_rate), meta, prefix="render")
+        """:meth:`submit_render` on the default tab, waited for -> the take record (scripts and tests)."""
+        return wait_job(self.submit_render(sample_id, controls, block_size))
 
     def mix(self, a: str, b: str, alpha: float) -> dict[str, Any]:
-        """Latent mix of two samples (``alpha`` 0 = a, 1 = b) -> a take record (kind ``mix``)."""
-        with self._render_lock:
-            model = self.render_model()
-            xa, xb = self._load_sample(a, model), self._load_sample(b, model)
-            wet = _mix(model, xa, xb, alpha)
-            meta = {"model": model.name, "source": f"{a} x {b}", "alpha": alpha}
-            return self.folder.save_take(
-                np.zeros((xa.shape[0], 0), np.float32), wet, int(model.sample_rate), meta, "mix"
-            )
+        """:meth:`submit_mix` on the default tab, waited for -> the take record."""
+        return wait_job(self.submit_mix(a, b, alpha))
 
 
-def _check_block(block_size: int, model: StreamModel) -> None:
-    check_block_size(block_size)
+def wait_job(job: Job, timeout_s: float = 3600.0) -> dict[str, Any]:
+    """The result of a finished job, or its error as a SecurityError (one line)."""
+    if not job.finished.wait(timeout_s):
+        raise SecurityError(f"{job.kind} {job.id} is still running; see /api/jobs/{job.id}")
+    if job.result is None:
+        raise SecurityError(f"{job.kind} {job.state}: {job.error}")
+    return job.result
 
 
 def _controls_for(model: StreamModel, controls: dict[str, Any]) -> Any:
@@ -187,9 +262,13 @@ def _controls_for(model: StreamModel, controls: dict[str, Any]) -> Any:
     return holder.controls
 
 
-def _render(model: StreamModel, audio: np.ndarray, block_size: int, controls: Any) -> np.ndarray:
-    """``[C, T]`` -> ``[C, T]`` through the engine (``inference.render``: resets the model before and after)."""
-    return np.asarray(render(model, audio, block_size, controls), np.float32)
+def _render(model: StreamModel, audio: np.ndarray, block_size: int, controls: Any, job: Job) -> np.ndarray:
+    """``[C, T]`` -> ``[C, T]`` through the engine (``inference.render``: resets the model before and after); each
+    block reports progress to ``job`` and stops there once it is cancelled."""
+    try:
+        return np.asarray(render(model, audio, block_size, controls, on_block=job.step), np.float32)
+    finally:
+        model.reset()  # a cancelled render leaves the model mid-stream
 
 
 def _mix(model: StreamModel, a: np.ndarray, b: np.ndarray, alpha: float) -> np.ndarray:
@@ -201,7 +280,6 @@ def _mix(model: StreamModel, a: np.ndarray, b: np.ndarray, alpha: float) -> np.n
         model.reset()
 
 
-def new_page_stream(st: Studio, model: StreamModel, block: int) -> PageStream:
+def new_page_stream(st: Studio, model: StreamModel, block: int, entry_id: str | None = None) -> PageStream:
     """A live page's stream on ``model`` (takes go to the session folder, capped at ``max_take_seconds``)."""
-    entry_id = st.entry.id if st.entry else None
     return PageStream(model, block, st.folder, entry_id, max_take_seconds=st.cfg.max_take_seconds)

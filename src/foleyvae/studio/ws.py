@@ -4,7 +4,12 @@ Wire protocol (unchanged; the page is ``static/``): binary frames are audio (``s
 binary frame and, now and then, a stats message; text frames are JSON objects with a ``"type"``:
 ``start`` (open the live stream, answers ``ready``), ``controls``, ``record`` (``on`` arms a take, off finishes it and
 answers ``take``), ``reset``, ``ping`` (answers ``pong``). Any bad message answers ``{"type": "error"}`` and the
-connection stays open. One page owns the live stream at a time: a new one closes the old one (code 4000).
+connection stays open.
+
+Sessions (issue #21): a page stays connected without playing (``?tab=ID`` names its tab, whose model the stream
+uses: ``tabs``), and reconnects by itself after a restart. One page owns the live stream at a time: ``start`` takes
+it, and the page that had it gets ``{"type": "taken"}`` (its take is saved, its stream closed, its socket stays
+open), so it can say so and take the stream back with its own ``start`` (Play, or its Take back button).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from foleyvae.errors import FoleyError
 from foleyvae.playable.protocol import StreamModel
 from foleyvae.studio.limits import parse_json
 from foleyvae.studio.security import TOKEN_HEADER, SecurityError, host_ok, origin_ok, token_ok, validate_controls
-from foleyvae.studio.session import PageStream
+from foleyvae.studio.session import PageStream, check_block_size
 from foleyvae.studio.state import MAX_WS_MESSAGE, Studio, new_page_stream
 
 __all__ = ["PageSocket", "MAX_TEXT_MESSAGE", "latency_ms"]
@@ -46,7 +51,10 @@ class PageSocket:
         self.websocket = websocket
         self.extra_hosts = extra_hosts
         self.live: PageStream | None = None
-        self.version = -1  # the studio's model_version the live stream was built on
+        self.version = -1  # the tab's model version the live stream was built on
+        tab = websocket.query_params.get("tab")
+        self.tab_id: str | None = tab if tab else None
+        self.was_taken = False
         self.handlers: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
             "start": self.on_start,
             "controls": self.on_controls,
@@ -70,11 +78,12 @@ class PageSocket:
         if not self.allowed():
             await self.websocket.close(code=1008)
             return
+        try:
+            self.st.tab(self.tab_id)  # a bad tab id is refused before the socket opens
+        except FoleyError:
+            await self.websocket.close(code=1008)
+            return
         await self.websocket.accept()
-        old, self.st.live_owner = self.st.live_owner, self.websocket
-        if old is not None:
-            with contextlib.suppress(Exception):
-                await old.close(code=4000, reason="another page took over the live stream")
         try:
             while True:
                 # Yield to the event loop between messages: with a backlog, receive() returns without suspending,
@@ -90,7 +99,7 @@ class PageSocket:
             if self.live is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.to_thread(self.live.finish_take)
-            if self.st.live_owner is self.websocket:
+            if self.st.live_owner is self:
                 self.st.live_owner = None
 
     async def send(self, msg: dict[str, Any]) -> None:
@@ -134,10 +143,27 @@ class PageSocket:
             await self.send({"type": "take", "take": take})
 
     def new_stream(self, model: StreamModel, block: int) -> PageStream:
-        self.live = new_page_stream(self.st, model, block)
+        tab = self.st.tab(self.tab_id)
+        self.live = new_page_stream(self.st, model, block, tab.entry.id if tab.entry else None)
         self.st.live = self.live
-        self.version = self.st.model_version
+        self.version = tab.version
         return self.live
+
+    async def take_over(self) -> None:
+        """This page takes the live stream; the page that had it is told (its take saved, its stream closed)."""
+        old, self.st.live_owner = self.st.live_owner, self
+        if old is not None and old is not self:
+            with contextlib.suppress(Exception):
+                await old.taken()
+
+    async def taken(self) -> None:
+        """Another page took the live stream: save the take in progress, close the stream, say so."""
+        live, self.live = self.live, None
+        self.was_taken = True
+        if live is not None:
+            await self.finish_take(live)
+        message = "another tab took over the live stream: press Play or Take back here to take it back"
+        await self.send({"type": "taken", "message": message})
 
     async def on_audio(self, data: bytes) -> None:
         """An audio frame -> the processed frame (+ stats, + a closed take); a new model restarts the stream."""
@@ -145,11 +171,15 @@ class PageSocket:
             raise SecurityError("audio frame too large")
         live = self.live
         if live is None:
+            if self.was_taken:
+                return  # frames still in flight when another page took over: dropped without a word
             raise SecurityError('send {"type": "start"} before audio')
-        if self.version != self.st.model_version and self.st.model is not None:
+        tab = self.st.tab(self.tab_id)
+        if self.version != tab.version and tab.entry is not None:  # this tab picked another model
             await self.finish_take(live)
-            live = self.new_stream(self.st.model, live.block_size)
-            await self.send({"type": "model", "model": self.st.card(), "latency_ms": latency_ms(live)})
+            model = await asyncio.to_thread(tab.require_model)
+            live = self.new_stream(model, live.block_size)
+            await self.send({"type": "model", "model": self.st.card(self.tab_id), "latency_ms": latency_ms(live)})
             return
         reply, stats, take = await asyncio.to_thread(live.process_frame, data)
         await self.websocket.send_bytes(reply)
@@ -160,13 +190,16 @@ class PageSocket:
 
     async def on_start(self, msg: dict[str, Any]) -> None:
         """(Re)open the live stream on the open model; the previous stream's controls carry over where still valid."""
-        model = self.st.require_model()
+        model = await asyncio.to_thread(self.st.require_model, self.tab_id)
         block = msg.get("block_size", self.st.cfg.default_block_size)
         if isinstance(block, bool) or not isinstance(block, int):
             raise SecurityError("block_size must be an integer")
         if self.live is not None:
             await asyncio.to_thread(self.live.finish_take)
+        check_block_size(block)  # before taking the stream from another page
         previous = dict(self.live.state) if self.live is not None else {}
+        await self.take_over()
+        self.was_taken = False
         live = self.new_stream(model, block)
         if previous:
             with contextlib.suppress(FoleyError):
@@ -178,7 +211,7 @@ class PageSocket:
                 "sample_rate": int(model.sample_rate),
                 "channels": int(model.channels),
                 "latency_ms": latency_ms(live),
-                "model": self.st.card(),
+                "model": self.st.card(self.tab_id),
             }
         )
 

@@ -1,4 +1,4 @@
-"""What every router shares: the one JSON error shape and the size/depth-capped JSON body reader."""
+"""What every router shares: the one JSON error shape, the size/depth-capped JSON body reader, the asking tab."""
 
 from __future__ import annotations
 
@@ -19,3 +19,11 @@ def err(status: int, message: str) -> JSONResponse:
 async def json_body(st: Studio, request: Request) -> Any:
     """The request's JSON body within the studio's size and depth limits (``limits.read_json``)."""
     return await read_json(request, st.cfg.max_json_bytes, st.cfg.max_json_depth)
+
+
+TAB_HEADER = "x-studio-tab"
+
+
+def tab_of(request: Request) -> str | None:
+    """The asking page's tab id (``X-Studio-Tab`` header or ``?tab=``; None: the default tab, see ``tabs``)."""
+    return request.headers.get(TAB_HEADER) or request.query_params.get("tab") or None
