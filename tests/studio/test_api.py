@@ -186,11 +186,11 @@ def test_render_mix_and_takes(client: Any, studio_cfg: Any) -> None:
 def test_presets_roundtrip_and_validation(client: Any, studio_cfg: Any) -> None:
     ctl = {"bias": [1.5, -0.5], "scale": [1, 0.5], "temperature": 0.2, "towards": {"label": "wood", "amount": 0.7}}
     r = client.post("/api/presets/../../evil name", json=ctl)
-    assert r.status_code in (200, 404)  # the router may refuse the slash; a saved name is always sanitised
+    assert r.status_code == 400 and "'/'" in r.json()["error"]  # a clear refusal, not a raw 404
     r = client.post("/api/presets/Wood steps", json=ctl)
     assert r.status_code == 200 and r.json()["name"] == "Wood_steps"
     assert "Wood_steps" in client.get("/api/presets").json()
-    assert client.get("/api/presets/Wood steps").json()["towards"] == {"label": "wood", "amount": 0.7}
+    assert client.get("/api/presets/Wood steps").json()["controls"]["towards"] == {"label": "wood", "amount": 0.7}
     assert client.post("/api/presets/bad", json={"input_gain_db": 1000}).status_code == 400
     for p in studio_cfg.session_dir.parent.rglob("*.json"):
         assert studio_cfg.session_dir.parent in p.parents

@@ -3,6 +3,17 @@
 
 const TOKEN = document.querySelector('meta[name="studio-token"]').content;
 const $ = (id) => document.getElementById(id);
+// This tab's id: the server keeps one model per tab (studio/tabs.py); sessionStorage keeps it across reloads.
+const TAB = (() => {
+  const fresh = () => "tab-" + Math.random().toString(36).slice(2, 12);
+  try {
+    const t = sessionStorage.getItem("foleyvae-tab") || fresh();
+    sessionStorage.setItem("foleyvae-tab", t);
+    return t;
+  } catch (e) {
+    return fresh();
+  }
+})();
 
 const studio = {
   model: null,
@@ -27,14 +38,16 @@ window.studio = studio;
 
 // ----------------------------------------------------------------------------------------------- http
 async function api(path, opts = {}) {
-  const headers = Object.assign({ "X-Studio-Token": TOKEN }, opts.headers || {});
+  const headers = Object.assign({ "X-Studio-Token": TOKEN, "X-Studio-Tab": TAB }, opts.headers || {});
   const r = await fetch(path, Object.assign({}, opts, { headers }));
   if (!r.ok) {
     let msg = r.status + " " + r.statusText;
     try {
       msg = (await r.json()).error || msg;
     } catch (e) { /* not json */ }
-    throw new Error(msg);
+    const err = new Error(msg);
+    err.status = r.status;
+    throw err;
   }
   return r;
 }
@@ -114,19 +127,34 @@ function buildControls() {
   mats.innerHTML = "";
   const bSel = $("material-b");
   bSel.innerHTML = '<option value="">(none)</option>';
-  for (const label of m.materials || []) {
-    const b = document.createElement("button");
-    b.textContent = label;
-    b.title = "steer toward " + label + " (click again: off)";
-    b.dataset.label = label;
-    b.className = "material";
-    b.addEventListener("click", () => {
-      const on = studio.material.a !== label;
-      studio.material.a = on ? label : null;
-      updateMaterial();
-    });
-    mats.appendChild(b);
-    bSel.insertAdjacentHTML("beforeend", `<option value="${label}">${label}</option>`);
+  // grouped by category with short names (session.material_groups): "wood" gathers footsteps/wood, impacts/wood
+  const groups = m.material_groups || [{ group: "materials", items: (m.materials || []).map((v) => ({ value: v, label: v, title: v })) }];
+  for (const g of groups) {
+    const box = document.createElement("div");
+    box.className = "mat-group";
+    const head = document.createElement("span");
+    head.className = "mat-group-name small";
+    head.textContent = g.group;
+    box.appendChild(head);
+    for (const it of g.items) {
+      const label = it.value;
+      const b = document.createElement("button");
+      b.textContent = it.label;
+      b.title = `steer toward ${it.label} (${it.title}); click again: off`;
+      b.dataset.label = label;
+      b.className = "material";
+      b.addEventListener("click", () => {
+        const on = studio.material.a !== label;
+        studio.material.a = on ? label : null;
+        updateMaterial();
+      });
+      box.appendChild(b);
+      const o = document.createElement("option");
+      o.value = label;
+      o.textContent = g.group === "materials" ? it.label : `${g.group}: ${it.label}`;
+      bSel.appendChild(o);
+    }
+    mats.appendChild(box);
   }
   studio.material = { a: null, b: "", blend: +$("material-blend").value };
   if (!(m.materials || []).length) mats.innerHTML = '<span class="small">this model has no material labels</span>';
@@ -276,6 +304,7 @@ async function ensureAudio() {
   if (!m) throw new Error("pick a model first");
   if (ctx && ctx.sampleRate === m.sample_rate && node && node.blockSize === blockSize()) {
     if (ctx.state === "suspended") await ctx.resume();
+    if (!liveReady) await openSocket(node.blockSize); // another tab took the stream, or the server restarted
     return;
   }
   await teardownAudio();
@@ -303,61 +332,14 @@ async function ensureAudio() {
 
 async function teardownAudio() {
   stopSource();
-  if (ws) {
-    ws.onclose = null;
-    ws.close();
-    ws = null;
-  }
-  liveReady = false;
+  liveReady = false; // the socket stays open (session.js): the next start opens a new stream on it
   if (ctx) await ctx.close();
   ctx = null;
   node = null;
-  setStatus("offline");
+  setStatus(ws && ws.readyState === 1 ? "connected" : "offline");
 }
 
-function openSocket(bs) {
-  return new Promise((resolve, reject) => {
-    const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    ws = new WebSocket(`${proto}//${location.host}/ws?token=${encodeURIComponent(TOKEN)}`);
-    ws.binaryType = "arraybuffer";
-    let settled = false;
-    ws.onopen = () => ws.send(JSON.stringify({ type: "start", block_size: bs }));
-    ws.onerror = () => {
-      if (!settled) {
-        settled = true;
-        reject(new Error("could not connect to the studio server"));
-      }
-    };
-    ws.onclose = (e) => {
-      liveReady = false;
-      studio.connected = false;
-      setStatus(e.code === 4000 ? "taken over by another tab" : "disconnected");
-      if (!settled) {
-        settled = true;
-        reject(new Error("connection refused (" + e.code + ")"));
-      }
-    };
-    ws.onmessage = (e) => {
-      if (typeof e.data !== "string") return onAudioBack(e.data);
-      const msg = JSON.parse(e.data);
-      if (msg.type === "ready") {
-        liveReady = true;
-        studio.connected = true;
-        studio.latencyMs = msg.latency_ms;
-        setStatus("live");
-        if (studio.controls) ws.send(JSON.stringify(Object.assign({ type: "controls" }, studio.controls)));
-        if (!settled) {
-          settled = true;
-          resolve();
-        }
-      } else if (msg.type === "stats") onStats(msg);
-      else if (msg.type === "take") onTake(msg.take);
-      else if (msg.type === "model") {
-        showError("the model changed: restart the audio");
-      } else if (msg.type === "error") showError(msg.message);
-    };
-  });
-}
+// openSocket(bs) and the socket's messages: static/session.js (one socket per tab, reconnected with backoff).
 
 const HEADER = 16;
 function onWorklet(m) {
@@ -429,7 +411,8 @@ function updateLatency() {
 
 function setStatus(s) {
   $("status").textContent = s;
-  $("status").className = "pill " + (s === "live" ? "ok" : "");
+  const kind = s === "live" ? "ok" : /reconnect|taken|refused|offline|disconnected/.test(s) ? "warn" : "";
+  $("status").className = "pill " + kind;
 }
 
 function stopSource() {
@@ -449,6 +432,7 @@ function stopSource() {
   studio.running = null;
   $("play-sample").classList.remove("on");
   $("mic").classList.remove("on");
+  if (liveReady) setStatus("stopped"); // the pill says so at once, not "live" until the next event
 }
 
 const decoded = new Map();
@@ -477,6 +461,7 @@ async function playSample() {
   src.start();
   source = src;
   studio.running = "sample";
+  setStatus("live");
   $("play-sample").classList.add("on");
 }
 
@@ -492,6 +477,7 @@ async function startMic() {
   node.port.postMessage({ type: "active", on: true });
   source = src;
   studio.running = "mic";
+  setStatus("live");
   $("mic").classList.add("on");
 }
 
@@ -675,13 +661,13 @@ function renderCard(m) {
     ["sample rate", `${m.sample_rate} Hz, ${m.channels} ch`],
     ["model latency", `${m.latency_ms} ms (${m.delay_samples} samples)`],
     ["latent", `${m.latent_size} dims, hop ${m.hop_length}`],
-    ["materials", (m.materials || []).join(", ") || "-"],
+    ["materials", (m.material_groups || []).map((g) => `${g.group}: ${g.items.map((i) => i.label).join(", ")}`).join("; ") || "-"],
     ["training data", data],
     ["licences", lic],
   ];
   if (m.description) rows.push(["about", m.description]);
-  $("card-md").textContent = m.card_md || "";
-  $("card-md-box").hidden = !m.card_md;
+  $("card-md").innerHTML = m.card_html || ""; // rendered and escaped by the server (studio/markdown.py)
+  $("card-md-box").hidden = !m.card_html;
   dl.innerHTML = "";
   for (const [k, v] of rows) {
     const dt = document.createElement("dt");
@@ -843,16 +829,7 @@ function wire() {
     xyPointer(e);
   });
   xy.addEventListener("pointermove", xyPointer);
-  $("render").addEventListener("click", guard(async () => {
-    $("render").disabled = true;
-    try {
-      const t = await postJSON("/api/render", { sample: $("sample-select").value, controls: studio.controls, block_size: blockSize() });
-      studio.lastTake = t;
-      await refreshTakes();
-    } finally {
-      $("render").disabled = false;
-    }
-  }));
+  // #render: session.js (a job with progress and cancel)
   bindSlider("mix-alpha", () => {});
   const doMix = guard(async () => {
     const t = await postJSON("/api/mix", { a: $("mix-a").value, b: $("mix-b").value, alpha: +$("mix-alpha").value });
@@ -864,22 +841,7 @@ function wire() {
   });
   $("mix-play").addEventListener("click", doMix);
   $("mix-alpha").addEventListener("change", () => $("mix-audio").src && doMix());
-  $("preset-save").addEventListener("click", guard(async () => {
-    const name = $("preset-name").value.trim();
-    if (!name) throw new Error("give the preset a name");
-    const r = await postJSON(`/api/presets/${encodeURIComponent(name)}`, studio.controls);
-    fillSelect($("preset-select"), await getJSON("/api/presets"), (x) => x, (x) => x);
-    $("preset-select").value = r.name;
-  }));
-  $("preset-load").addEventListener("click", guard(async () => {
-    const name = $("preset-select").value;
-    if (name) applyPreset(await getJSON(`/api/presets/${encodeURIComponent(name)}`));
-  }));
-  $("preset-export").addEventListener("click", () => download("foleyvae-preset.json", JSON.stringify(studio.controls, null, 1)));
-  $("preset-import").addEventListener("change", guard(async (e) => {
-    const f = e.target.files[0];
-    if (f) applyPreset(JSON.parse(await f.text()));
-  }));
+  // presets (save with overwrite confirmation, load, import, export): session.js
   $("video-file").addEventListener("change", (e) => {
     videoFile = e.target.files[0] || null;
     if (videoFile) $("video").src = URL.createObjectURL(videoFile);
