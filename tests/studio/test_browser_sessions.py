@@ -22,7 +22,9 @@ from tests.studio.test_browser import CHROMIUM, chromium_args
 pytestmark = pytest.mark.browser
 
 TOKEN = "browser-sessions-token-0123456789abcdef"
-CARD_MD = "# Demo card\n\nA **bold** claim <script>window.pwned = 1</script>\n\n| metric | value |\n|---|---|\n| F1 | 0.7 |\n"
+CARD_MD = (
+    "# Demo card\n\nA **bold** claim <script>window.pwned = 1</script>\n\n| metric | value |\n|---|---|\n| F1 | 0.7 |\n"
+)
 WAIT = 20000  # ms, every Playwright wait
 
 
@@ -127,7 +129,8 @@ def render_and_wait(page: Any) -> dict[str, Any]:
     before = page.evaluate("window.studio.lastJob ? window.studio.lastJob.id : null")
     page.click("#render")
     page.wait_for_function(
-        f"window.studio.lastJob && window.studio.lastJob.id !== {json.dumps(before)} && window.studio.lastJob.state === 'done'",
+        f"window.studio.lastJob && window.studio.lastJob.id !== {json.dumps(before)}"
+        " && window.studio.lastJob.state === 'done'",
         timeout=WAIT * 3,
     )
     job: dict[str, Any] = page.evaluate("window.studio.lastJob")
@@ -198,7 +201,9 @@ def test_bad_preset_import_says_which_field_and_applies_nothing(browser: Any, ru
     with opened(browser, url) as (page,):
         before = page.evaluate("JSON.stringify(window.studio.controls)")
         page.set_input_files("#preset-import", str(bad))
-        page.wait_for_function("/preset not applied: bias/.test(document.querySelector('#errors').textContent)", timeout=WAIT)
+        page.wait_for_function(
+            "/preset not applied: bias/.test(document.querySelector('#errors').textContent)", timeout=WAIT
+        )
         assert page.evaluate("JSON.stringify(window.studio.controls)") == before
         assert page.locator("#temperature").input_value() == "0"
         page.set_input_files("#preset-import", str(good))

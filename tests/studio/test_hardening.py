@@ -364,7 +364,8 @@ def test_symlinks_in_the_session_folder_are_never_followed(client: Any, studio_c
     assert "planted" not in client.get("/api/presets").json()
     assert client.get("/api/presets/planted").status_code == 404
     assert client.post("/api/presets/planted", json={"dry_wet": 0.75}).status_code == 200  # replaces the link
-    assert outside.read_text() == '{"dry_wet": 0.25}' and client.get("/api/presets/planted").json()["controls"]["dry_wet"] == 0.75
+    assert outside.read_text() == '{"dry_wet": 0.25}'
+    assert client.get("/api/presets/planted").json()["controls"]["dry_wet"] == 0.75
 
 
 def test_one_time_login_code(client: Any) -> None:

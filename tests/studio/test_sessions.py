@@ -89,7 +89,10 @@ def test_live_stream_follows_its_tab_and_a_takeover_is_said(two_model_client: An
 
     c = two_model_client
     c.post("/api/model", json={"id": "demo-b"}, headers={"X-Studio-Tab": "tab-b"})
-    with c.websocket_connect(f"/ws?token={TOKEN}&tab=tab-a") as wa, c.websocket_connect(f"/ws?token={TOKEN}&tab=tab-b") as wb:
+    with (
+        c.websocket_connect(f"/ws?token={TOKEN}&tab=tab-a") as wa,
+        c.websocket_connect(f"/ws?token={TOKEN}&tab=tab-b") as wb,
+    ):
         wa.send_json({"type": "start", "block_size": 256})
         assert wa.receive_json()["model"]["id"] == "demo"
         wb.send_json({"type": "start", "block_size": 256})

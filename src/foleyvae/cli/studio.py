@@ -41,9 +41,9 @@ def run(args: argparse.Namespace) -> int:
     from foleyvae.playable.demo import demo_model
     from foleyvae.studio.app import MAX_WS_MESSAGE, Studio, StudioConfig, create_app
     from foleyvae.studio.security import LOOPBACK_HOSTS
-    from foleyvae.studio.tokens import folder_token
     from foleyvae.studio.server import ServerLimits, uvicorn_config
     from foleyvae.studio.session import ModelEntry
+    from foleyvae.studio.tokens import folder_token
 
     if not 0 <= args.port < 65536:
         raise FoleyError(f"--port {args.port}: must be in 0..65535")

@@ -64,7 +64,9 @@ def check_preset(data: Any, model_name: str, latent_size: int, labels: list[str]
         raise SecurityError(f"preset not applied: {e}") from None
     warning = None
     if made_for and made_for != model_name:
-        warning = f"this preset was made for model {made_for!r}; it is loaded onto {model_name!r} and may sound different"
+        warning = (
+            f"this preset was made for model {made_for!r}; it is loaded onto {model_name!r} and may sound different"
+        )
     return {"controls": clean, "model": made_for, "warning": warning}
 
 

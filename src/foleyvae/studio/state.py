@@ -40,7 +40,15 @@ from foleyvae.studio.session import (
 )
 from foleyvae.studio.tabs import Tab, Tabs
 
-__all__ = ["StudioConfig", "Studio", "STATIC_DIR", "MAX_RENDER_SECONDS", "MAX_WS_MESSAGE", "new_page_stream", "wait_job"]
+__all__ = [
+    "StudioConfig",
+    "Studio",
+    "STATIC_DIR",
+    "MAX_RENDER_SECONDS",
+    "MAX_WS_MESSAGE",
+    "new_page_stream",
+    "wait_job",
+]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 MAX_RENDER_SECONDS = 600.0
