@@ -154,6 +154,8 @@ class JobQueue:
                 job = self._queue.popleft()
                 self.running = job
                 job.state, job.stage, job.started = "running", "starting", time.time()
+            result: dict[str, Any] | None = None
+            error: str | None = None
             try:
                 result = job.work(job)
             except Cancelled:
@@ -164,7 +166,7 @@ class JobQueue:
                 first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
                 state, result, error = "failed", None, f"render failed: {first}"
             else:  # finished before it saw the cancel: the take exists, so it is done
-                state, error = "done", None
+                state = "done"
             with self._cond:
                 self.running = None
                 self._finish(job, state, result, error)

@@ -128,7 +128,9 @@ class Studio:
         tab.pick(entry, model)
         if tab is self.tabs.default and self.start_entry is None:
             self.start_entry = entry
-        return self.card(tab_id)
+        card = self.card(tab_id)
+        assert card is not None  # the tab has just picked a model
+        return card
 
     def open_default(self) -> None:
         """Open the start model: ``default_model``, else the bundled ``foley`` (the README's), else the first."""
