@@ -186,6 +186,8 @@ def test_render_mix_and_takes(client: Any, studio_cfg: Any) -> None:
 def test_presets_roundtrip_and_validation(client: Any, studio_cfg: Any) -> None:
     ctl = {"bias": [1.5, -0.5], "scale": [1, 0.5], "temperature": 0.2, "towards": {"label": "wood", "amount": 0.7}}
     r = client.post("/api/presets/../../evil name", json=ctl)
+    assert r.status_code == 404  # the client folds the dots: /api/evil name, which is no route
+    r = client.post("/api/presets/a/b", json=ctl)
     assert r.status_code == 400 and "'/'" in r.json()["error"]  # a clear refusal, not a raw 404
     r = client.post("/api/presets/Wood steps", json=ctl)
     assert r.status_code == 200 and r.json()["name"] == "Wood_steps"

@@ -173,3 +173,40 @@ def test_studio_opens_on_foley_with_grouped_materials(tmp_path: Path) -> None:
     assert "wood" in groups["materials"] and "footsteps" in groups and "energy" in groups["footsteps"]
     assert all("/" not in label for labels in groups.values() for label in labels)
     assert "<table>" in card["card_html"]
+
+
+def test_a_one_hour_48k_stereo_wav_uploads_with_the_default_limits(tmp_path: Path) -> None:
+    """691 MB streamed to disk in chunks (never whole in memory) and decoded block by block within the limits."""
+    import struct
+
+    import httpx
+
+    from foleyvae.studio.app import StudioConfig, serve_in_thread
+
+    cfg = StudioConfig(token=TOKEN, session_dir=tmp_path / "w" / "session")  # the defaults: 2 GB, 4 h
+    sr, ch, seconds = 48000, 2, 3600
+    n_bytes = sr * ch * 2 * seconds
+    fmt = struct.pack("<IHHIIHH", 16, 1, ch, sr, sr * ch * 2, ch * 2, 16)
+    header = b"RIFF" + struct.pack("<I", 36 + n_bytes) + b"WAVE" + b"fmt " + fmt + b"data" + struct.pack("<I", n_bytes)
+    chunk = (np.sin(np.arange(sr) * 0.05) * 3000).astype("<i2").repeat(ch).tobytes()  # one second, stereo
+
+    def body() -> Iterator[bytes]:
+        yield header
+        for _ in range(seconds):
+            yield chunk
+
+    with serve_in_thread(cfg) as url:
+        base = url.split("/?")[0]
+        t0 = time.perf_counter()
+        r = httpx.post(
+            f"{base}/api/upload?name=hour.wav",
+            content=body(),
+            headers={"X-Studio-Token": TOKEN, "Content-Type": "audio/wav", "Content-Length": str(len(header) + n_bytes)},
+            timeout=240.0,
+        )
+        took = time.perf_counter() - t0
+    assert r.status_code == 200, r.text
+    print(f"1 h 48 kHz stereo WAV ({(len(header) + n_bytes) / 1e6:.0f} MB) uploaded and checked in {took:.1f} s")
+    kept = list((cfg.session_dir / "uploads").iterdir())
+    assert len(kept) == 1 and kept[0].stat().st_size == len(header) + n_bytes
+    assert sf.info(str(kept[0])).duration == seconds
