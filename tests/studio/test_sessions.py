@@ -201,7 +201,11 @@ def test_a_one_hour_48k_stereo_wav_uploads_with_the_default_limits(tmp_path: Pat
         r = httpx.post(
             f"{base}/api/upload?name=hour.wav",
             content=body(),
-            headers={"X-Studio-Token": TOKEN, "Content-Type": "audio/wav", "Content-Length": str(len(header) + n_bytes)},
+            headers={
+                "X-Studio-Token": TOKEN,
+                "Content-Type": "audio/wav",
+                "Content-Length": str(len(header) + n_bytes),
+            },
             timeout=240.0,
         )
         took = time.perf_counter() - t0
