@@ -62,6 +62,16 @@ def _need(data: bytes, pos: int, n: int, what: str) -> None:
         raise OscError(f"{what}: needs {n} bytes at offset {pos}, the packet has {len(data)}")
 
 
+def _shortest(raw: bytes) -> float:
+    """A float32 as the shortest decimal that is the same float32 (0.8f -> 0.8, not 0.800000011920929)."""
+    v = struct.unpack(">f", raw)[0]
+    for digits in range(6, 10):
+        short = float(f"{v:.{digits}g}")
+        if struct.pack(">f", short) == raw:
+            return short
+    return float(v)  # NaN (its payload) and the like
+
+
 def _argument(tag: str, data: bytes, pos: int) -> tuple[OscArg, int]:
     """One argument of type ``tag`` at ``pos`` -> (value, next position)."""
     if tag == "i":
@@ -69,7 +79,7 @@ def _argument(tag: str, data: bytes, pos: int) -> tuple[OscArg, int]:
         return struct.unpack_from(">i", data, pos)[0], pos + 4
     if tag == "f":
         _need(data, pos, 4, "float32")
-        return struct.unpack_from(">f", data, pos)[0], pos + 4
+        return _shortest(data[pos : pos + 4]), pos + 4
     if tag == "s":
         return _string(data, pos, "string argument")
     if tag == "b":

@@ -3,7 +3,8 @@
 A change (``control.addresses.Change``) becomes a control update in the page's own format (full bias/scale vectors,
 ``towards`` as ``{"label", "amount"}``), validated by ``security.validate_controls`` like a page message, so OSC
 can do nothing a slider could not. The server thread validates it at once (so a refused value is counted by the
-OSC server) and hands it to the page's socket on the event loop, which applies it to the live stream as it
+OSC server) and hands the update to the page's socket on the event loop, which checks it again (the model may have
+changed) and applies it to the live stream as it
 applies the page's own messages and tells the page (``{"type": "controls", "source": "osc"}``) so its sliders
 follow. With no live stream the update waits in ``pending`` and applies when the next stream starts (the page
 adopts it from the ``ready`` message); ``/api/state`` shows the current values either way. ``/foleyvae/record``
@@ -86,6 +87,9 @@ class RemoteControls:
         self.server: OscServer | None = None
         self._sink: tuple[asyncio.AbstractEventLoop, Sink] | None = None
         self._lock = threading.Lock()
+        # updates handed to the event loop and not applied yet: the next OSC message builds on them (a bundle's
+        # "material" then "amount" must see the material)
+        self._inflight: dict[str, Any] = {}
 
     # -------------------------------------------------------------------------------------- the page's socket
     def attach(self, loop: asyncio.AbstractEventLoop, sink: Sink) -> None:
@@ -102,10 +106,10 @@ class RemoteControls:
     def base(self) -> dict[str, Any]:
         """The controls now: the live stream's, else the ones waiting for the next stream."""
         live = self.st.live
-        if live is not None:
-            return dict(live.state)
         with self._lock:
-            return dict(self.pending)
+            if live is None:
+                return dict(self.pending)
+            return {**live.state, **self._inflight}
 
     def labels(self) -> list[str]:
         live = self.st.live
@@ -141,10 +145,19 @@ class RemoteControls:
             sink[0].call_soon_threadsafe(sink[1], {"action": "record", "on": bool(change.value)})
             return
         update = self.build(change)  # validated now, so the OSC server counts a refusal
-        if sink is None:
+        if sink is None or self.st.live is None:
             self.keep(update)
             return
-        sink[0].call_soon_threadsafe(sink[1], {"action": "change", "change": change})
+        with self._lock:
+            self._inflight.update(update)
+        sink[0].call_soon_threadsafe(sink[1], {"action": "change", "update": update})
+
+    def landed(self, update: dict[str, Any]) -> None:
+        """The event loop applied (or dropped) ``update``: later messages build on the live stream's state again."""
+        with self._lock:
+            for key, value in update.items():
+                if self._inflight.get(key, self) is value:
+                    del self._inflight[key]
 
     def start_osc(self, port: int) -> OscServer:
         """Serve OSC on 127.0.0.1:``port`` into this studio (values checked against the page's slider ranges)."""

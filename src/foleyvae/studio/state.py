@@ -21,8 +21,8 @@ from foleyvae.inference.mixing import material_table, mix
 from foleyvae.inference.render import render
 from foleyvae.playable.protocol import StreamModel
 from foleyvae.studio.limits import MAX_JSON_BYTES, MAX_JSON_DEPTH
-from foleyvae.studio.security import LoginCodes, SecurityError
 from foleyvae.studio.remote import RemoteControls
+from foleyvae.studio.security import LoginCodes, SecurityError
 from foleyvae.studio.server import ServerLimits
 from foleyvae.studio.session import (
     SAMPLE_LIBRARY,

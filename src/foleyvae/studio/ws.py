@@ -224,11 +224,15 @@ class PageSocket:
             if item["action"] == "record":
                 await self.send({"type": "remote", "action": "record", "on": item["on"]})
                 return
-            update = self.st.remote.build(item["change"])  # again: the page may have moved since the OSC thread
-            if self.live is None:
-                self.st.remote.keep(update)
-                return
-            self.live.set_controls(update)
+            update = item["update"]
+            try:
+                if self.live is None:
+                    self.st.remote.keep(update)
+                    return
+                model = self.live.model  # the model may have changed since the OSC thread checked the update
+                self.live.set_controls(validate_controls(update, int(model.latent_size), self.live.labels))
+            finally:
+                self.st.remote.landed(update)
             await self.send({"type": "controls", "controls": update, "source": "osc"})
 
     async def on_ping(self, msg: dict[str, Any]) -> None:
