@@ -129,7 +129,8 @@
 
   // in learn mode a click picks the control instead of using it (captured before the control's own handlers)
   function pick(e) {
-    if (!midi.learn || (e.target.closest && e.target.closest("#midi-panel"))) return;
+    // only a person's click picks: a mapping or a shortcut pressing a button (el.click(): untrusted) still acts
+    if (!midi.learn || !e.isTrusted || (e.target.closest && e.target.closest("#midi-panel"))) return;
     const target = targetOf(e.target);
     if (!target) return;
     e.preventDefault();
