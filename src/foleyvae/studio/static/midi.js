@@ -92,7 +92,9 @@
     midi.map.push(m);
     disarm();
     renderMap();
-    if (kind === "cc") apply(m, kind, value); // the control jumps to the knob at once
+    const el = elementOf(m.target);
+    if (kind === "cc" && el && el.type === "range") apply(m, kind, value); // a slider jumps to the knob at once
+    // (a button or toggle waits for the next press: learning Record with a CC button must not start a take)
   }
 
   function bind() {
