@@ -132,3 +132,22 @@ def test_refused_osc_is_counted_and_changes_nothing(client: Any, osc: Any) -> No
         o = client.get("/api/state").json()["osc"]
         assert o["rejected"] == 6 and o["dropped"] == 1 and o["applied"] == 0
         assert "unobtainium" not in json.dumps(st.live.state) and until(ws, "controls") == []
+
+
+def test_presets_carry_a_checked_midi_mapping(client: Any) -> None:
+    midi = [{"kind": "cc", "channel": 0, "number": 21, "target": "temperature"},
+            {"kind": "note", "channel": 9, "number": 36, "target": "towards/wood"}]  # fmt: skip
+    r = client.post("/api/presets/hw", json={"temperature": 1.0, "midi": midi})
+    assert r.status_code == 200 and r.json()["controls"] == {"temperature": 1.0}
+    assert client.get("/api/presets/hw").json() == {"temperature": 1.0, "midi": midi}
+    bad = [
+        ([{"kind": "sysex", "channel": 0, "number": 1, "target": "temperature"}], "kind"),
+        ([{"kind": "cc", "channel": 16, "number": 1, "target": "temperature"}], "channel"),
+        ([{"kind": "cc", "channel": 0, "number": 1, "target": "../etc"}], "target"),
+        ([{"kind": "cc", "channel": 0, "number": 1, "target": "x", "extra": 1}], "expected"),
+        ("all of them", "list"),
+    ]
+    for value, field in bad:
+        r = client.post("/api/presets/bad", json={"temperature": 1.0, "midi": value})
+        assert r.status_code == 400 and field in r.json()["error"], r.json()
+    assert "bad" not in client.get("/api/presets").json()
