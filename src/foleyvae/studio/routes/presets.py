@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from foleyvae.inference import control_spec
-from foleyvae.studio.routes.common import err, json_body
 from foleyvae.studio.midi_map import validate_midi
+from foleyvae.studio.routes.common import err, json_body
 from foleyvae.studio.security import validate_controls
 from foleyvae.studio.session import material_choices
 from foleyvae.studio.state import Studio
