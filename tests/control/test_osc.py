@@ -196,3 +196,18 @@ def test_fuzzed_packets_never_stop_the_server() -> None:
     assert st["dropped"] > 1000 and st["packets"] > 2900
     assert st["messages"] == st["applied"] + st["rejected"]  # every parsed message was applied or refused
     print(f"fuzz: {st['packets']} packets, {st['dropped']} dropped, {st['rejected']} rejected, {st['applied']} applied")
+
+
+@pytest.mark.parametrize("ui", [True, False])
+def test_every_numeric_address_takes_its_spec_range_and_refuses_past_it(ui: bool) -> None:
+    """As tests/inference/test_control_spec.py does for the other layers: at each end of the range and just past."""
+    for c in CONTROLS:
+        if c.kind == "bool":
+            continue
+        lo, hi = c.ui_range if ui else (c.lo, c.hi)
+        addr = f"/foleyvae/{c.name}" + ("/1" if c.kind == "dims" else "/wood" if c.kind == "material" else "")
+        for v in (lo, hi):
+            assert resolve(OscMessage(addr, "f", (float(v),)), ui=ui).value == v
+        for v in (lo - c.step, hi + c.step):
+            with pytest.raises(AddressError, match="must be in"):
+                resolve(OscMessage(addr, "f", (float(v),)), ui=ui)
