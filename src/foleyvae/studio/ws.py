@@ -5,6 +5,9 @@ binary frame and, now and then, a stats message; text frames are JSON objects wi
 ``start`` (open the live stream, answers ``ready``), ``controls``, ``record`` (``on`` arms a take, off finishes it and
 answers ``take``), ``reset``, ``ping`` (answers ``pong``). Any bad message answers ``{"type": "error"}`` and the
 connection stays open. One page owns the live stream at a time: a new one closes the old one (code 4000).
+Changes from OSC (``studio.remote``) reach the page as ``{"type": "controls", "controls": ..., "source": "osc"}``
+(already applied) and ``{"type": "remote", "action": "record", "on": ...}``; ``ready`` carries the ``controls``
+that OSC set while no stream ran.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ class PageSocket:
         self.extra_hosts = extra_hosts
         self.live: PageStream | None = None
         self.version = -1  # the studio's model_version the live stream was built on
+        self.tasks: set[asyncio.Future[None]] = set()
         self.handlers: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
             "start": self.on_start,
             "controls": self.on_controls,
@@ -71,6 +75,7 @@ class PageSocket:
             await self.websocket.close(code=1008)
             return
         await self.websocket.accept()
+        self.st.remote.attach(asyncio.get_running_loop(), self.on_remote)
         old, self.st.live_owner = self.st.live_owner, self.websocket
         if old is not None:
             with contextlib.suppress(Exception):
@@ -87,6 +92,7 @@ class PageSocket:
         except WebSocketDisconnect:
             pass
         finally:
+            self.st.remote.detach(self.on_remote)
             if self.live is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.to_thread(self.live.finish_take)
@@ -171,6 +177,9 @@ class PageSocket:
         if previous:
             with contextlib.suppress(FoleyError):
                 live.set_controls(validate_controls(previous, model.latent_size, live.labels))
+        remote = self.st.remote.take_pending()  # what OSC set while no stream ran (the page adopts it from ready)
+        with contextlib.suppress(FoleyError):
+            live.set_controls(validate_controls(remote, model.latent_size, live.labels))
         await self.send(
             {
                 "type": "ready",
@@ -179,6 +188,7 @@ class PageSocket:
                 "channels": int(model.channels),
                 "latency_ms": latency_ms(live),
                 "model": self.st.card(),
+                "controls": remote,
             }
         )
 
@@ -202,6 +212,28 @@ class PageSocket:
     async def on_reset(self, msg: dict[str, Any]) -> None:
         if self.live is not None:
             self.live.model.reset()
+
+    def on_remote(self, item: dict[str, Any]) -> None:
+        """An OSC item on the event loop (``studio.remote``): apply a change to the live stream and tell the page."""
+        task = asyncio.ensure_future(self._remote(item))
+        self.tasks.add(task)  # held until done (the loop keeps only weak references to tasks)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _remote(self, item: dict[str, Any]) -> None:
+        with contextlib.suppress(Exception):  # the page may be gone; a change the model no longer takes is dropped
+            if item["action"] == "record":
+                await self.send({"type": "remote", "action": "record", "on": item["on"]})
+                return
+            update = item["update"]
+            try:
+                if self.live is None:
+                    self.st.remote.keep(update)
+                    return
+                model = self.live.model  # the model may have changed since the OSC thread checked the update
+                self.live.set_controls(validate_controls(update, int(model.latent_size), self.live.labels))
+            finally:
+                self.st.remote.landed(update)
+            await self.send({"type": "controls", "controls": update, "source": "osc"})
 
     async def on_ping(self, msg: dict[str, Any]) -> None:
         await self.send({"type": "pong", "t": msg.get("t"), "server_time": time.time()})

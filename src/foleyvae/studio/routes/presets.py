@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from foleyvae.inference import control_spec
+from foleyvae.studio.midi_map import validate_midi
 from foleyvae.studio.routes.common import err, json_body
 from foleyvae.studio.security import validate_controls
 from foleyvae.studio.session import material_choices
@@ -33,7 +34,9 @@ def presets_router(st: Studio) -> APIRouter:
         body = await json_body(st, request)
         model = st.require_model()
         labels = sorted(material_choices(model))
+        midi = validate_midi(body.pop("midi")) if isinstance(body, dict) and "midi" in body else None
         clean = validate_controls(body, int(model.latent_size), labels)
-        return {"name": st.folder.write_preset(name, clean), "controls": clean}
+        saved = {**clean, "midi": midi} if midi is not None else clean  # the page's MIDI mapping travels along
+        return {"name": st.folder.write_preset(name, saved), "controls": clean}
 
     return router

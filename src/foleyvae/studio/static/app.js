@@ -345,6 +345,8 @@ function openSocket(bs) {
         studio.connected = true;
         studio.latencyMs = msg.latency_ms;
         setStatus("live");
+        // controls set over OSC while no stream ran (remote.js adopts them before the page sends its own)
+        if (msg.controls && studio.onServerMessage) studio.onServerMessage({ type: "controls", controls: msg.controls });
         if (studio.controls) ws.send(JSON.stringify(Object.assign({ type: "controls" }, studio.controls)));
         if (!settled) {
           settled = true;
@@ -355,6 +357,7 @@ function openSocket(bs) {
       else if (msg.type === "model") {
         showError("the model changed: restart the audio");
       } else if (msg.type === "error") showError(msg.message);
+      else if (studio.onServerMessage) studio.onServerMessage(msg); // OSC changes and actions (remote.js)
     };
   });
 }
@@ -770,7 +773,9 @@ function download(name, text) {
   a.remove();
 }
 
-function applyPreset(p) {
+function applyPreset(preset) {
+  const { midi, ...p } = preset; // a preset's MIDI mapping (midi.js) travels with it but is no control
+  if (midi !== undefined && studio.onPresetMidi) studio.onPresetMidi(midi);
   const k = studio.model.latent_size;
   const c = Object.assign(neutralControls(k), p);
   c.bias = Array.from({ length: k }, (_, i) => (p.bias && p.bias[i] != null ? p.bias[i] : 0));
@@ -867,7 +872,8 @@ function wire() {
   $("preset-save").addEventListener("click", guard(async () => {
     const name = $("preset-name").value.trim();
     if (!name) throw new Error("give the preset a name");
-    const r = await postJSON(`/api/presets/${encodeURIComponent(name)}`, studio.controls);
+    const extras = studio.presetExtras ? studio.presetExtras() : {}; // the MIDI mapping (midi.js)
+    const r = await postJSON(`/api/presets/${encodeURIComponent(name)}`, Object.assign({}, studio.controls, extras));
     fillSelect($("preset-select"), await getJSON("/api/presets"), (x) => x, (x) => x);
     $("preset-select").value = r.name;
   }));
@@ -875,7 +881,7 @@ function wire() {
     const name = $("preset-select").value;
     if (name) applyPreset(await getJSON(`/api/presets/${encodeURIComponent(name)}`));
   }));
-  $("preset-export").addEventListener("click", () => download("foleyvae-preset.json", JSON.stringify(studio.controls, null, 1)));
+  $("preset-export").addEventListener("click", () => download("foleyvae-preset.json", JSON.stringify(Object.assign({}, studio.controls, studio.presetExtras ? studio.presetExtras() : {}), null, 1)));
   $("preset-import").addEventListener("change", guard(async (e) => {
     const f = e.target.files[0];
     if (f) applyPreset(JSON.parse(await f.text()));
