@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("data", "losses", "models"),
     ("checkpoints", "playable"),
     ("training", "export", "inference"),
-    ("eval",),
+    ("eval", "control"),
     ("live", "studio"),
     ("cli",),
 )

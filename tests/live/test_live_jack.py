@@ -185,3 +185,48 @@ def test_live_cli_lists_devices_and_records(jack_server: dict[str, str], tmp_pat
     assert r.returncode == 0 and "LOADS 1" in r.stderr, r.stderr
     r = cli("live")
     assert r.returncode == 1 and "--model is required" in r.stderr
+
+
+def test_live_cli_takes_osc(jack_server: dict[str, str], tmp_path: Path) -> None:
+    """``foleyvae live --osc-port N``: OSC datagrams set the engine's controls as stdin commands would; the final
+    controls and the OSC counters are in --stats-json."""
+    import queue
+    import re
+    import socket
+    import threading
+
+    from foleyvae.control.osc import encode_bundle, encode_message
+
+    stats = tmp_path / "stats.json"
+    cmd = [sys.executable, "-m", "tests.live.run_cli", "live", "--model", "toy", "--block", str(BLOCK)]
+    cmd += ["--seconds", "6", "--osc-port", "0", "--stats-json", str(stats)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=jack_server, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in proc.stderr], daemon=True).start()  # type: ignore[union-attr]
+    try:
+        port, deadline = None, time.monotonic() + 60
+        while port is None and time.monotonic() < deadline:
+            try:
+                m = re.search(r"OSC on udp://127\.0\.0\.1:(\d+)", lines.get(timeout=1.0))
+            except queue.Empty:
+                assert proc.poll() is None, "live exited before its OSC port"
+                continue
+            port = int(m.group(1)) if m else None
+        assert port, "live did not print its OSC port"
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.sendto(encode_message("/foleyvae/bias/0", 2.5), ("127.0.0.1", port))  # latent units, like b0=2.5
+            s.sendto(encode_message("/foleyvae/dry_wet", 0.4), ("127.0.0.1", port))
+            s.sendto(encode_bundle(encode_message("/foleyvae/towards/metal", 0.5)), ("127.0.0.1", port))
+            s.sendto(encode_message("/foleyvae/towards/brass", 0.5), ("127.0.0.1", port))  # unknown: refused
+            s.sendto(b"\x00garbage", ("127.0.0.1", port))
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert proc.returncode == 0
+    report = json.loads(stats.read_text())
+    final = report["controls"]
+    assert final["bias"][0] == 2.5 and final["dry_wet"] == 0.4
+    assert final["towards_amount"] == 0.5 and final["centroid"][0] == pytest.approx(1.25)  # the toy's metal offset
+    assert report["osc"] == {**report["osc"], "port": port, "applied": 3, "rejected": 1, "dropped": 1}

@@ -92,3 +92,51 @@ def test_browser_is_opened_without_the_token_on_its_command_line(tmp_path: Path)
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_studio_osc_port_takes_controls(tmp_path: Path) -> None:
+    """``--osc-port 0``: the studio prints its OSC port, binds it on 127.0.0.1, and /api/state shows what arrives."""
+    import json
+    import queue
+    import socket
+    import threading
+
+    from foleyvae.control.osc import encode_message
+
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    cmd = [sys.executable, "-m", "foleyvae.cli.main", "studio", "--port", "0", "--no-browser", "--model", "demo"]
+    cmd += ["--workdir", str(tmp_path / "w"), "--runs", str(tmp_path / "runs"), "--osc-port", "0"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    lines: queue.Queue[str] = queue.Queue()
+    assert proc.stdout is not None
+    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
+    try:
+        url = port = None
+        deadline = time.monotonic() + 60
+        while (url is None or port is None) and time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=1.0)
+            except queue.Empty:
+                assert proc.poll() is None, "the studio exited"
+                continue
+            if m := re.search(r"OSC on udp://127\.0\.0\.1:(\d+)", line):
+                port = int(m.group(1))
+            if m := re.search(r"(http://127\.0\.0\.1:\d+/\?token=[\w-]+)", line):
+                url = m.group(1)
+        assert url and port, "the studio did not print its URL and OSC port"
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.sendto(encode_message("/foleyvae/temperature", 0.7), ("127.0.0.1", port))
+            s.sendto(b"not osc!", ("127.0.0.1", port))
+        base, token = url.split("/?")[0], url.split("token=")[1]
+        state: dict = {}
+        while time.monotonic() < deadline:
+            with urllib.request.urlopen(f"{base}/api/state?token={token}", timeout=10) as r:
+                state = json.loads(r.read())
+            if state["osc"]["packets"] >= 2:
+                break
+            time.sleep(0.05)
+        assert state["control_values"]["temperature"] == 0.7
+        assert state["osc"] == {**state["osc"], "port": port, "applied": 1, "dropped": 1}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

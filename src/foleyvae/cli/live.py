@@ -55,6 +55,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="run the model in a child process (default on POSIX: its loads and the garbage it makes never stall the "
         "audio callback) or in a thread of this process (less memory, one interpreter)",
     )
+    p.add_argument(
+        "--osc-port",
+        type=int,
+        metavar="N",
+        help="receive OSC control messages on UDP 127.0.0.1:N (address space: docs/osc.md)",
+    )
     add_control_arguments(p)
 
 
@@ -143,6 +149,12 @@ def _run_session(
     stop = threading.Event()
     if sys.stdin is not None and not sys.stdin.closed and sys.stdin.isatty():
         threading.Thread(target=_stdin_commands, args=(engine.controls, stop, steer), daemon=True).start()
+    osc = None
+    if args.osc_port is not None:
+        from foleyvae.live.osc import start_osc
+
+        osc = start_osc(args.osc_port, engine.controls, steer)  # type: ignore[arg-type]
+        print(f"OSC on udp://127.0.0.1:{osc.port} (docs/osc.md)", file=sys.stderr)
     session.start()
     print("READY", flush=True)
     try:
@@ -155,8 +167,12 @@ def _run_session(
         pass
     finally:
         stats = session.stop()
+        if osc is not None:
+            osc.close()
     controls = {**engine.controls.as_dict(), "centroid": engine.controls.centroid.tolist()}  # what was played
     report = {"stats": stats.as_dict(), "latency": session.latency(), "controls": controls}
+    if osc is not None:
+        report["osc"] = osc.snapshot()
     print(
         f"{stats.engine.get('blocks', 0)} blocks, xruns {stats.xruns}, NaN blocks {stats.engine.get('nan_blocks', 0)}, "
         f"max block {stats.engine.get('max_process_ms', 0.0):.2f} ms",

@@ -25,6 +25,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-upload-channels", type=int, default=8, help="most channels an audio upload may have")
     p.add_argument("--max-take-seconds", type=float, default=300.0, help="a live take stops at this length")
     p.add_argument("--max-connections", type=int, default=200, help="open HTTP connections at most")
+    p.add_argument(
+        "--osc-port", type=int, metavar="N", help="receive OSC on UDP 127.0.0.1:N (docs/osc.md); 0 picks a free port"
+    )
     p.add_argument("--header-timeout", type=float, default=10.0, help="seconds a client has to send request headers")
 
 
@@ -75,6 +78,9 @@ def run(args: argparse.Namespace) -> int:
     )
     studio = Studio(cfg)
     studio.open_default()
+    if args.osc_port is not None:
+        osc = studio.remote.start_osc(args.osc_port)  # 127.0.0.1 only, whatever --host says: OSC has no token
+        print(f"OSC on udp://127.0.0.1:{osc.port} (docs/osc.md)", flush=True)
     app = create_app(cfg, studio)
     server = uvicorn.Server(uvicorn_config(app, args.host, args.port, cfg.server, MAX_WS_MESSAGE))
 
@@ -94,5 +100,8 @@ def run(args: argparse.Namespace) -> int:
     import threading
 
     threading.Thread(target=announce, daemon=True).start()
-    server.run()
+    try:
+        server.run()
+    finally:
+        studio.remote.close()
     return 0

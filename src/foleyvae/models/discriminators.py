@@ -108,6 +108,7 @@ class STFTDiscriminator(nn.Module):
         super().__init__()
         self.n_fft = n_fft
         self.hop = n_fft // 4
+        self.window: Tensor
         self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
         # strided along frequency from the first layer and (3, 5) kernels after it: 3.5x fewer multiply-adds than
         # EnCodec's layout at the same width (measured in benchmarks/train_speed.py)

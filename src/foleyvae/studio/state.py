@@ -24,6 +24,7 @@ from foleyvae.playable.protocol import StreamModel
 from foleyvae.studio.jobs import Job, JobQueue
 from foleyvae.studio.limits import MAX_JSON_BYTES, MAX_JSON_DEPTH
 from foleyvae.studio.markdown import render_markdown
+from foleyvae.studio.remote import RemoteControls
 from foleyvae.studio.security import LoginCodes, SecurityError
 from foleyvae.studio.server import ServerLimits
 from foleyvae.studio.session import (
@@ -101,6 +102,7 @@ class Studio:
         self.live: PageStream | None = None  # the live page's session (inspection by tests and benchmarks)
         self.connections: Any = None  # the server's ConnectionGuard once served (studio.server; tests read it)
         self.logins = LoginCodes()  # one-time codes for opening the browser without the token on its command line
+        self.remote = RemoteControls(self)  # OSC (``--osc-port``) -> the live stream and the page (studio.remote)
 
     # the default tab (compatibility: code and tests that know one studio-wide model)
     @property
@@ -180,6 +182,7 @@ class Studio:
             "default_block_size": self.cfg.default_block_size,
             "controls": control_spec.as_json(),  # the page builds its control sliders from the one spec
             "jobs": self.jobs.listing(),
+            **self.remote.public(),  # control_values (what plays now, whoever set it) and the OSC server's counters
         }
 
     # offline work ----------------------------------------------------------------------------------------

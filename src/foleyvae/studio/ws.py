@@ -10,6 +10,9 @@ Sessions (issue #21): a page stays connected without playing (``?tab=ID`` names 
 uses: ``tabs``), and reconnects by itself after a restart. One page owns the live stream at a time: ``start`` takes
 it, and the page that had it gets ``{"type": "taken"}`` (its take is saved, its stream closed, its socket stays
 open), so it can say so and take the stream back with its own ``start`` (Play, or its Take back button).
+Changes from OSC (``studio.remote``) reach the page as ``{"type": "controls", "controls": ..., "source": "osc"}``
+(already applied) and ``{"type": "remote", "action": "record", "on": ...}``; ``ready`` carries the ``controls``
+that OSC set while no stream ran. OSC goes to the page that connected last, then to the page that takes the stream.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ class PageSocket:
         tab = websocket.query_params.get("tab")
         self.tab_id: str | None = tab if tab else None
         self.was_taken = False
+        self.tasks: set[asyncio.Future[None]] = set()
         self.handlers: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
             "start": self.on_start,
             "controls": self.on_controls,
@@ -84,6 +88,7 @@ class PageSocket:
             await self.websocket.close(code=1008)
             return
         await self.websocket.accept()
+        self.st.remote.attach(asyncio.get_running_loop(), self.on_remote)
         try:
             while True:
                 # Yield to the event loop between messages: with a backlog, receive() returns without suspending,
@@ -96,6 +101,7 @@ class PageSocket:
         except WebSocketDisconnect:
             pass
         finally:
+            self.st.remote.detach(self.on_remote)
             if self.live is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.to_thread(self.live.finish_take)
@@ -152,6 +158,7 @@ class PageSocket:
     async def take_over(self) -> None:
         """This page takes the live stream; the page that had it is told (its take saved, its stream closed)."""
         old, self.st.live_owner = self.st.live_owner, self
+        self.st.remote.attach(asyncio.get_running_loop(), self.on_remote)  # OSC follows the live stream
         if old is not None and old is not self:
             with contextlib.suppress(Exception):
                 await old.taken()
@@ -204,6 +211,9 @@ class PageSocket:
         if previous:
             with contextlib.suppress(FoleyError):
                 live.set_controls(validate_controls(previous, model.latent_size, live.labels))
+        remote = self.st.remote.take_pending()  # what OSC set while no stream ran (the page adopts it from ready)
+        with contextlib.suppress(FoleyError):
+            live.set_controls(validate_controls(remote, model.latent_size, live.labels))
         await self.send(
             {
                 "type": "ready",
@@ -212,6 +222,7 @@ class PageSocket:
                 "channels": int(model.channels),
                 "latency_ms": latency_ms(live),
                 "model": self.st.card(self.tab_id),
+                "controls": remote,
             }
         )
 
@@ -235,6 +246,28 @@ class PageSocket:
     async def on_reset(self, msg: dict[str, Any]) -> None:
         if self.live is not None:
             self.live.model.reset()
+
+    def on_remote(self, item: dict[str, Any]) -> None:
+        """An OSC item on the event loop (``studio.remote``): apply a change to the live stream and tell the page."""
+        task = asyncio.ensure_future(self._remote(item))
+        self.tasks.add(task)  # held until done (the loop keeps only weak references to tasks)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _remote(self, item: dict[str, Any]) -> None:
+        with contextlib.suppress(Exception):  # the page may be gone; a change the model no longer takes is dropped
+            if item["action"] == "record":
+                await self.send({"type": "remote", "action": "record", "on": item["on"]})
+                return
+            update = item["update"]
+            try:
+                if self.live is None:
+                    self.st.remote.keep(update)
+                    return
+                model = self.live.model  # the model may have changed since the OSC thread checked the update
+                self.live.set_controls(validate_controls(update, int(model.latent_size), self.live.labels))
+            finally:
+                self.st.remote.landed(update)
+            await self.send({"type": "controls", "controls": update, "source": "osc"})
 
     async def on_ping(self, msg: dict[str, Any]) -> None:
         await self.send({"type": "pong", "t": msg.get("t"), "server_time": time.time()})

@@ -756,7 +756,9 @@ function download(name, text) {
   a.remove();
 }
 
-function applyPreset(p) {
+function applyPreset(preset) {
+  const { midi, ...p } = preset; // a preset's MIDI mapping (midi.js) travels with it but is no control
+  if (midi !== undefined && studio.onPresetMidi) studio.onPresetMidi(midi);
   const k = studio.model.latent_size;
   const c = Object.assign(neutralControls(k), p);
   c.bias = Array.from({ length: k }, (_, i) => (p.bias && p.bias[i] != null ? p.bias[i] : 0));

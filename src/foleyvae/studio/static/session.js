@@ -115,6 +115,8 @@ function onSocketMessage(e) {
     studio.connected = true;
     studio.latencyMs = msg.latency_ms;
     setStatus(studio.running ? "live" : "ready");
+    // controls set over OSC while no stream ran (remote.js adopts them before the page sends its own)
+    if (msg.controls && studio.onServerMessage) studio.onServerMessage({ type: "controls", controls: msg.controls });
     if (studio.controls) ws.send(JSON.stringify(Object.assign({ type: "controls" }, studio.controls)));
     if (session.pending) {
       const p = session.pending;
@@ -128,7 +130,7 @@ function onSocketMessage(e) {
   else if (msg.type === "error") {
     if (session.pending) failPending(new Error(msg.message));
     else showError(msg.message);
-  }
+  } else if (studio.onServerMessage) studio.onServerMessage(msg); // OSC changes and actions (remote.js)
 }
 
 function onTaken(message) {
@@ -196,17 +198,20 @@ function presetNameOrThrow() {
   return name;
 }
 
+// the controls plus what other page modules save with a preset (midi.js: the MIDI mapping)
+const presetBody = () => Object.assign({}, studio.controls, studio.presetExtras ? studio.presetExtras() : {});
+
 async function savePreset() {
   const name = presetNameOrThrow();
   const path = `/api/presets/${encodeURIComponent(name)}`;
   let r;
   try {
-    r = await postJSON(path, studio.controls);
+    r = await postJSON(path, presetBody());
   } catch (e) {
     if (e.status !== 409) throw e;
     studio.confirmAsked = (studio.confirmAsked || 0) + 1;
     if (!window.confirm(`${e.message.replace(/ \(overwrite=1\)$/, "")}. Replace it?`)) return;
-    r = await postJSON(path + "?overwrite=1", studio.controls);
+    r = await postJSON(path + "?overwrite=1", presetBody());
   }
   fillSelect($("preset-select"), await getJSON("/api/presets"), (x) => x, (x) => x);
   $("preset-select").value = r.name;
@@ -214,7 +219,7 @@ async function savePreset() {
 }
 
 function applyChecked(p) {
-  applyPreset(p.controls);
+  applyPreset(p.midi ? Object.assign({}, p.controls, { midi: p.midi }) : p.controls);
   studio.presetWarning = p.warning || null;
   if (p.warning) showError(p.warning);
 }
@@ -236,7 +241,8 @@ async function importPreset(file) {
 }
 
 function exportPreset() {
-  const record = { format: "foleyvae-preset", version: 1, model: studio.model && studio.model.name, controls: studio.controls };
+  const extras = studio.presetExtras ? studio.presetExtras() : {};
+  const record = Object.assign({ format: "foleyvae-preset", version: 1, model: studio.model && studio.model.name, controls: studio.controls }, extras);
   download("foleyvae-preset.json", JSON.stringify(record, null, 1));
 }
 
