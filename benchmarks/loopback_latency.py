@@ -176,7 +176,9 @@ def wire_loop(rate: int, seconds: float = 2.0) -> int:
     return lag
 
 
-def live_cmd(model: str, engine_block: int, prefill: int, rate: int, seconds: float, stats: Path, **kw: Any) -> list[str]:
+def live_cmd(
+    model: str, engine_block: int, prefill: int, rate: int, seconds: float, stats: Path, **kw: Any
+) -> list[str]:
     """``foleyvae live`` dry-only on the default (JACK) devices."""
     cmd = [sys.executable, "-m", "foleyvae.cli.main", "live", "--model", model, "--block", str(engine_block)]
     cmd += ["--prefill", str(prefill), "--device-rate", str(rate), "--dry-wet", "0", "--seconds", f"{seconds:g}"]
@@ -277,7 +279,8 @@ def main() -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _results import write_results
 
-    configs = [c for c in CONFIGS if c[0] == 48000 and c[1] in (128, 256) and c[3] == 0 and not c[4]] if args.quick else CONFIGS
+    quick = [c for c in CONFIGS if c[0] == 48000 and c[1] in (128, 256) and c[3] == 0 and not c[4]]
+    configs = quick if args.quick else CONFIGS
     rows = []
     for rate, period, eb, prefill, extra in configs:
         try:

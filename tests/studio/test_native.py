@@ -79,3 +79,62 @@ def test_native_route_on_jack_passes_audio_and_obeys_controls(client: Any) -> No
         assert not stopped["running"] and stopped["last"]["callbacks"] > 0
         assert stopped["last"]["latency"]["mode"] == "sample"
     assert client.post("/api/native/controls", json={"dry_wet": 0.5}).status_code == 400  # not running
+
+
+def test_native_panel_in_the_page_drives_the_route(tmp_path: Any) -> None:
+    """Chromium: the Native panel lists the JACK devices, starts the route, shows levels from the server, mirrors a
+    slider to the native engine and stops it (the audio never crosses the browser)."""
+    import os
+    from pathlib import Path
+
+    if shutil.which("jackd") is None:
+        pytest.skip("jackd not installed (apt-get install jackd2)")
+    pytest.importorskip("jack")
+    pytest.importorskip("sounddevice")
+    chromium = os.environ.get("FOLEYVAE_CHROMIUM", "/usr/bin/chromium")
+    if not Path(chromium).exists():
+        pytest.skip(f"chromium not installed ({chromium})")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from benchmarks.loopback_latency import Loopback, click_train, jack_server
+
+    from foleyvae.playable.demo import demo_model
+    from foleyvae.studio.app import Studio, StudioConfig, serve_in_thread
+    from foleyvae.studio.session import ModelEntry
+
+    token = "native-test-token-0123456789abcdef"
+    entry = ModelEntry("demo", "demo (untrained)", "demo", "random weights", demo_model)
+    cfg = StudioConfig(token=token, session_dir=tmp_path / "session", extra_models=[entry], default_model="demo")
+    studio = Studio(cfg)
+    studio.open_default()
+    with jack_server(RATE, PERIOD), serve_in_thread(cfg, studio) as url, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            pg = browser.new_context(bypass_csp=True).new_page()
+            pg.goto(url, timeout=30000)
+            pg.wait_for_function("window.studio && window.studio.model && window.studio.controls", timeout=30000)
+            pg.wait_for_function("window.studio.native.devices.length > 0", timeout=15000)
+            assert "JACK" in pg.inner_text("#native-in", timeout=5000)
+            pg.select_option("#native-rate", "48000", timeout=5000)
+            loop = Loopback(click_train(4 * RATE, RATE, seed=5), name="foleyvae-test-page")
+            try:
+                pg.click("#native-start", timeout=5000)
+                pg.wait_for_function("window.studio.native.running === true", timeout=20000)
+                loop.client.activate()
+                for t in loop.others(is_input=True):
+                    loop.client.connect(loop.out, t)
+                pg.wait_for_function("(window.studio.native.status.meters || {}).in_peak > 0.05", timeout=10000)
+                pg.fill("#dry-wet", "0.25", timeout=5000)
+                pg.dispatch_event("#dry-wet", "input", timeout=5000)
+                deadline = time.monotonic() + 10.0
+                while studio.native.session.engine.controls.dry_wet != pytest.approx(0.25):
+                    assert time.monotonic() < deadline, "the slider never reached the native engine"
+                    time.sleep(0.1)
+                assert "xruns" in pg.inner_text("#native-status", timeout=5000)
+            finally:
+                pg.click("#native-stop", timeout=5000)
+                pg.wait_for_function("window.studio.native.running === false", timeout=15000)
+                loop.close()
+            assert studio.native.session is None and studio.native.last_stats["callbacks"] > 0
+            assert pg.evaluate("window.studio.native.errors") == []  # a plain value: returns at once
+        finally:
+            browser.close()

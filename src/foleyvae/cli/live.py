@@ -164,9 +164,9 @@ def _run_session(
     )
     lat = session.latency()
     print(
-        f"{name}: {engine.sample_rate} Hz (device {session.device_rate} Hz), block {args.block}, engine latency {engine.latency_ms:.1f} ms, "
-        f"round trip before device {lat['round_trip_ms']:.1f} ms; type b0=1.5 / s2=0.5 / t=0.3 / w=0.5 / m=wood / "
-        "a=0.5 / q",
+        f"{name}: {engine.sample_rate} Hz (device {session.device_rate} Hz), block {args.block}, "
+        f"engine latency {engine.latency_ms:.1f} ms, round trip before device {lat['round_trip_ms']:.1f} ms; "
+        "type b0=1.5 / s2=0.5 / t=0.3 / w=0.5 / m=wood / a=0.5 / q",
         file=sys.stderr,
     )
     stop = threading.Event()

@@ -54,6 +54,7 @@ __all__ = [
     "list_devices",
 ]
 
+
 def _p99(times: np.ndarray, n: int) -> float:
     """99th percentile of the first ``min(n, size)`` entries of a timing ring (0 when empty)."""
     m = min(n, times.size)
@@ -315,7 +316,8 @@ class LiveSession:
 
     def _needs_sample_mode(self, frames: int) -> bool:
         """The sample mode unless the device period is the engine block, at its rate, with a worker margin."""
-        return frames != self.engine.block_size or self.device_rate != self.engine.sample_rate or self.prefill_blocks == 0
+        eng = self.engine
+        return frames != eng.block_size or self.device_rate != eng.sample_rate or self.prefill_blocks == 0
 
     def _run_block(self, x: np.ndarray) -> np.ndarray:
         """One engine block ``[C, n]`` -> output ``[C, n]``: timed, monitored, recorded (in the engine's thread)."""

@@ -66,8 +66,12 @@ class NativeMeter:
             "in_peak": round(float(self.peak[0]), 6),
             "out_peak": round(float(self.peak[1]), 6),
             "blocks": self.n,
-            "wave": {"in_min": w[0].tolist(), "in_max": w[1].tolist(), "out_min": w[2].tolist(),
-                     "out_max": w[3].tolist()},  # fmt: skip
+            "wave": {
+                "in_min": w[0].tolist(),
+                "in_max": w[1].tolist(),
+                "out_min": w[2].tolist(),
+                "out_max": w[3].tolist(),
+            },  # fmt: skip
         }
         self.peak[:] = 0.0
         self.sq[:] = 0.0
@@ -103,8 +107,8 @@ class NativeOptions:
         resampler = body.get("resampler", "fir")
         if resampler not in ("fir", "soxr"):
             raise SecurityError("resampler must be 'fir' or 'soxr'")
-        return cls(_device(body.get("input_device"), "input_device"), _device(body.get("output_device"), "output_device"),
-                   block, prefill, rate, resampler)  # fmt: skip
+        devices = (_device(body.get(k), k) for k in ("input_device", "output_device"))
+        return cls(*devices, block, prefill, rate, resampler)
 
 
 def _int(v: Any, name: str, lo: int, hi: int) -> int:
