@@ -187,16 +187,56 @@ def live_cmd(
     return cmd
 
 
+def studio_child(model: str, engine_block: int, prefill: int, rate: int, seconds: float, stats: Path) -> int:
+    """``--studio-child``: a studio server in this process, its native route started through its HTTP API (dry
+    only), READY, ``seconds`` of audio, stop; the final stats as ``foleyvae live --stats-json`` writes them."""
+    import urllib.request
+
+    import torch
+
+    from foleyvae.studio.app import Studio, StudioConfig, serve_in_thread
+
+    torch.set_flush_denormal(True)
+    with tempfile.TemporaryDirectory() as tmp:
+        token = "loopback-benchmark-token-0123456789"
+        cfg = StudioConfig(token=token, session_dir=Path(tmp) / "session", default_model=model)
+        studio = Studio(cfg)
+        studio.open_default()
+        with serve_in_thread(cfg, studio) as url:
+            base = url.split("/?")[0]
+
+            def call(path: str, body: dict[str, Any] | None = None) -> Any:
+                data = None if body is None else json.dumps(body).encode()
+                req = urllib.request.Request(base + path, data=data, headers={"X-Studio-Token": token})
+                req.add_header("Content-Type", "application/json")
+                with urllib.request.urlopen(req, timeout=120) as r:
+                    return json.loads(r.read())
+
+            call("/api/native/devices")  # re-scan: the JACK server of this run
+            call("/api/native/start", {"block": engine_block, "prefill": prefill, "device_rate": rate})
+            call("/api/native/controls", {"dry_wet": 0.0})
+            print("READY", flush=True)
+            time.sleep(seconds)
+            last = call("/api/native/stop", {})["last"]
+    stats.write_text(json.dumps({"stats": last, "latency": last["latency"]}))
+    return 0
+
+
 def measure_cli(model: str, rate: int, period: int, engine_block: int, prefill: int, seconds: float,
                 **kw: Any) -> dict[str, Any]:  # fmt: skip
-    """One row: jackd at rate/period, ``foleyvae live`` in a child process, the loopback from this one."""
+    """One row: jackd at rate/period, ``foleyvae live`` (or, ``route="studio"``, a studio server's native route)
+    in a child process, the loopback from this one."""
     with jack_server(rate, period) as env, tempfile.TemporaryDirectory() as tmp:
         loop_lag = wire_loop(rate)
         stats_path = Path(tmp) / "stats.json"
         child_env = dict(env, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")]))
         live_s = seconds + 8.0
+        cmd = live_cmd(model, engine_block, prefill, rate, live_s, stats_path, **kw)
+        if kw.get("route") == "studio":
+            cmd = [sys.executable, __file__, "--studio-child", model, str(engine_block), str(prefill), str(rate)]
+            cmd += [f"{live_s:g}", str(stats_path)]
         proc = subprocess.Popen(
-            live_cmd(model, engine_block, prefill, rate, live_s, stats_path, **kw),
+            cmd,
             env=child_env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -222,7 +262,7 @@ def measure_cli(model: str, rate: int, period: int, engine_block: int, prefill: 
                 proc.kill()
                 proc.wait(timeout=10)
         report = json.loads(stats_path.read_text())
-    return row(rate, period, engine_block, prefill, loop, loop_lag, report, route="cli", **kw)
+    return row(rate, period, engine_block, prefill, loop, loop_lag, report, **{"route": "cli", **kw})
 
 
 def row(rate: int, period: int, engine_block: int, prefill: int, loop: Loopback, loop_lag: int,
@@ -266,6 +306,7 @@ CONFIGS = [  # (rate, period, engine block, prefill, extra)
     (48000, 512, 512, 0, {}),
     (48000, 256, 256, 1, {}),
     (48000, 256, 256, 0, {"engine": "process"}),
+    (48000, 256, 256, 0, {"route": "studio"}),
 ]
 
 
@@ -275,6 +316,9 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=6.0, help="loopback length per row")
     ap.add_argument("--quick", action="store_true", help="two rows (48 kHz, periods 128 and 256, prefill 0)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "loopback_latency.json"))
+    if len(sys.argv) == 8 and sys.argv[1] == "--studio-child":
+        m, eb, pre, rate, secs, stats = sys.argv[2:]
+        return studio_child(m, int(eb), int(pre), int(rate), float(secs), Path(stats))
     args = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _results import write_results
