@@ -304,10 +304,32 @@ CONFIGS = [  # (rate, period, engine block, prefill, extra)
     (48000, 128, 256, 0, {}),
     (48000, 256, 256, 0, {}),
     (48000, 512, 512, 0, {}),
+    (48000, 512, 256, 0, {"note": "engine block 256 under a 512 period: two model calls per period"}),
     (48000, 256, 256, 1, {}),
     (48000, 256, 256, 0, {"engine": "process"}),
     (48000, 256, 256, 0, {"route": "studio"}),
 ]
+
+
+def model_alone_ms(model: str, block: int = 256, seconds: float = 3.0) -> dict[str, float]:
+    """The model alone (encode + decode of one block, one thread) on this machine now: the reference for the p99
+    engine times above (the machine's load moves both)."""
+    import torch
+
+    from foleyvae.export.loader import load_model
+
+    torch.set_num_threads(1)
+    torch.set_flush_denormal(True)
+    m = load_model(model)
+    x = torch.zeros(1, int(m.channels), block)
+    times = []
+    t_end = time.monotonic() + seconds
+    while time.monotonic() < t_end:
+        t0 = time.perf_counter()
+        m.decode(m.encode(x))
+        times.append(1000.0 * (time.perf_counter() - t0))
+    t = np.asarray(times[10:])
+    return {"block": block, "median_ms": round(float(np.median(t)), 3), "p99_ms": round(float(np.percentile(t, 99)), 3)}
 
 
 def main() -> int:
@@ -334,8 +356,10 @@ def main() -> int:
         rows.append(r)
         print(json.dumps({k: v for k, v in r.items() if k != "adapter"}), flush=True)
     load = os.getloadavg()
+    alone = model_alone_ms(args.model)
+    print(f"model alone: {alone}")
     write_results(args.out, {"model": args.model, "load_avg": [round(v, 2) for v in load], "cpus": os.cpu_count(),
-                             "rows": rows})  # fmt: skip
+                             "model_alone": alone, "rows": rows})  # fmt: skip
     return 0
 
 
