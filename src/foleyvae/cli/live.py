@@ -43,8 +43,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--prefill",
         type=int,
-        default=2,
-        help="silent blocks queued before output (default 2); 0 runs the model in the device callback (lowest latency)",
+        default=0,
+        help="silent blocks queued before output (default 0: the model runs in the device callback, lowest latency; "
+        "2 on a busy machine: a worker thread with that margin)",
     )
     p.add_argument("--device-rate", type=int, help="device sample rate (default: the model's; others are resampled)")
     p.add_argument(

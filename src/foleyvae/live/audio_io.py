@@ -18,6 +18,12 @@ round-trip latency. After an underrun (the period played silence) the late block
 into the next block) until the latency is back at the prefill; else it would grow a block per underrun. The
 recorded take is delay-compensated (the engine's ``latency_samples`` are dropped, and zeros are pushed through
 the engine at the end to flush its tail), so ``take[t]`` lines up with ``dry[t]``.
+
+That block mode needs the device period to be the engine block at the model's rate. Otherwise (the default now:
+PortAudio picks its period, ``device_block=0``, because a fixed size costs one more block on JACK; a device rate
+other than the model's; or ``prefill_blocks=0``) the session runs in the sample mode of :mod:`.adapter`: sample
+FIFOs, resampling (:mod:`.resample`) and re-blocking around the same engine, in the callback itself when
+``prefill_blocks`` is 0 (one engine thread, no margin, the lowest latency) or in the worker otherwise.
 """
 
 from __future__ import annotations
