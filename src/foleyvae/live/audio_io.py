@@ -294,11 +294,11 @@ class LiveSession:
         )
 
     # ------------------------------------------------------------------------------------------ latency
-    def latency(self) -> dict[str, float]:
+    def latency(self) -> dict[str, Any]:
         """Latency budget in samples and ms (ARCHITECTURE.md section 4); device latency once the stream runs."""
         lat = self.engine.latency()
         sr = self.engine.sample_rate
-        d: dict[str, float] = dict(lat.as_dict())
+        d: dict[str, Any] = dict(lat.as_dict())
         d["ring_prefill_samples"] = self.prefill_blocks * self.engine.block_size
         dev_in = dev_out = 0.0
         if self._stream is not None:

@@ -107,8 +107,9 @@ class NativeOptions:
         resampler = body.get("resampler", "fir")
         if resampler not in ("fir", "soxr"):
             raise SecurityError("resampler must be 'fir' or 'soxr'")
-        devices = (_device(body.get(k), k) for k in ("input_device", "output_device"))
-        return cls(*devices, block, prefill, rate, resampler)
+        dev_in = _device(body.get("input_device"), "input_device")
+        dev_out = _device(body.get("output_device"), "output_device")
+        return cls(dev_in, dev_out, block, prefill, rate, resampler)
 
 
 def _int(v: Any, name: str, lo: int, hi: int) -> int:
