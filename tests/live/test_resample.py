@@ -1,5 +1,5 @@
 """48 kHz devices around 44.1 kHz models: the streaming FIR resampler, the sample mode of a live session (a fake
-backend at 48 kHz, any period), and the loopback benchmark's delay finder."""
+backend at 48 kHz, any period), its latency recovery after an underrun, and the loopback benchmark's delay finder."""
 
 from __future__ import annotations
 
@@ -78,3 +78,26 @@ def test_loopback_delay_finder_finds_a_known_delay() -> None:
         assert lag == delay and corr > 0.7, (delay, lag, corr)
     lag, corr = find_delay(sent, np.zeros_like(sent), sr // 5)
     assert corr == 0.0
+
+
+def test_sample_mode_gives_back_the_latency_an_underrun_added() -> None:
+    """The worker (prefill 2 blocks) stalls for four periods: the FIFO runs dry (an underrun, its silence becomes
+    latency), then, once calm for ``recover_s``, the extra slack is skipped (crossfaded) and the output is again the
+    input of exactly ``prefill`` samples before."""
+    from foleyvae.live.adapter import DeviceAdapter
+
+    n = 256
+    a = DeviceAdapter(lambda x: x, 1, n, 44100, 44100, prefill=2 * n, settle_s=0.0, recover_s=8 * n / 44100)
+    lag_at: list[float] = []
+    for i in range(40):
+        a.push_input(np.arange(i * n, (i + 1) * n, dtype=np.float32)[:, None])  # each sample holds its index
+        if not 10 <= i < 14:  # the stall
+            a.pump()
+        out = np.zeros((n, 1), np.float32)
+        a.pull_output(out)
+        lag_at.append(float(i * n + n - 1 - out[-1, 0]))  # how far behind the input the last output sample is
+    assert lag_at[5:10] == [2 * n] * 5  # the prefill
+    assert a.stats.underruns == 2 and a.stats.underrun_samples == 2 * n  # periods 12 and 13 found nothing
+    assert lag_at[15:20] == [4 * n] * 5  # the late blocks play on, two blocks late
+    assert a.stats.drops == 1 and a.stats.dropped_samples == 2 * n
+    assert lag_at[-5:] == [2 * n] * 5  # back at the prefill
