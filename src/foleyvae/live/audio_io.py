@@ -45,6 +45,7 @@ from foleyvae.errors import FoleyError, first_line
 from foleyvae.inference.control_spec import CONTROLS, control
 from foleyvae.inference.controls import ControlError, Controls
 from foleyvae.inference.engine import StreamingEngine
+from foleyvae.live.adapter import DeviceAdapter
 from foleyvae.live.backends import DuplexBackend, SoundDeviceBackend, import_sounddevice, list_devices
 from foleyvae.live.realtime import RT_PRIORITY_CALLBACK, RT_PRIORITY_WORKER, promote_thread
 
@@ -285,8 +286,6 @@ class LiveSession:
         self._threads: list[threading.Thread] = []
         self._stream: Any = None
         self._error: BaseException | None = None
-        from foleyvae.live.adapter import DeviceAdapter
-
         # the sample mode (any period, any device rate); prefill 0 runs the engine in the device callback
         pre = round(self.prefill_blocks * n * self.device_rate / engine.sample_rate)
         self.adapter = DeviceAdapter(

@@ -20,6 +20,10 @@ from typing import Any
 import numpy as np
 
 from foleyvae.errors import FoleyError
+from foleyvae.inference.engine import StreamingEngine
+from foleyvae.inference.mixing import material_table
+from foleyvae.live.audio_io import LiveSession
+from foleyvae.live.backends import import_sounddevice
 from foleyvae.studio.security import SecurityError, validate_controls
 from foleyvae.studio.session import apply_controls, latent_std
 from foleyvae.studio.state import Studio
@@ -128,8 +132,6 @@ def _device(v: Any, name: str) -> int | str | None:
 
 def list_audio_devices(refresh: bool = True) -> list[dict[str, Any]]:
     """PortAudio's devices (``refresh``: re-scan, so a server or interface started since shows up)."""
-    from foleyvae.live.backends import import_sounddevice
-
     sd = import_sounddevice()
     if refresh:
         sd._terminate()  # sounddevice's documented way to re-scan: re-initialise PortAudio
@@ -166,10 +168,6 @@ class NativeRoute:
     def start(self, body: Any) -> dict[str, Any]:
         """Open the device with the open model (a running session is stopped first); blocks while the model loads."""
         import torch
-
-        from foleyvae.inference.engine import StreamingEngine
-        from foleyvae.inference.mixing import material_table
-        from foleyvae.live.audio_io import LiveSession
 
         if self.st.entry is None:
             raise SecurityError("no model is open; pick one in the Model panel")
