@@ -32,6 +32,8 @@
     anchors: [], // [{ctx, pic, rate, pass}]
     syncing: false, // recording from picture: blocks are stamped here
     takePass: null, // the pass of the take being recorded
+    recordPass: 0, // the pass the recording started in
+    recordAnchor: null, // the anchor taken when the picture started playing for the recording
     stamps: [], // [{t, video_time, split, pass}] what onBlock said (the tests read it)
     scrubbing: false,
   };
@@ -61,24 +63,30 @@
   }
 
   // picture time at audio-context time t (s)
+  // (while recording, never from an anchor older than the record start: a block that began just before it, while
+  // the picture still stood where it had ended, lies just before the record start in picture time)
   T.pictureAt = (t) => {
-    const a = anchorAt(t);
-    return a ? Math.max(0, a.pic + a.rate * (t - a.ctx)) : video.currentTime || 0;
+    let a = anchorAt(t);
+    const r = T.syncing ? T.recordAnchor : null;
+    if (r && (!a || a.ctx < r.ctx)) a = r;
+    return a ? Math.max(0, a.pic + (a === r ? video.playbackRate : a.rate) * (t - a.ctx)) : video.currentTime || 0;
   };
 
   T.onBlock = (t, rec) => {
     if (!rec) {
-      T.syncing = false;
+      // the first unflagged block after a take ends it (unflagged blocks still in flight before it began do not)
+      if (T.takePass !== null) T.syncing = false;
       T.takePass = null;
       return null;
     }
     if (!T.syncing || !T.anchors.length) return null;
-    const a = anchorAt(t);
-    if (T.takePass !== null && a.pass === T.takePass) return null;
+    // a block that began just before the record start (the flag reached the worklet mid-block) joins its pass
+    const pass = Math.max(anchorAt(t).pass, T.recordPass);
+    if (T.takePass !== null && pass <= T.takePass) return null;
     const split = T.takePass !== null;
-    T.takePass = a.pass;
+    T.takePass = pass;
     const out = { video_time: +T.pictureAt(t).toFixed(4), split };
-    T.stamps.push({ t, video_time: out.video_time, split, pass: a.pass });
+    T.stamps.push({ t, video_time: out.video_time, split, pass });
     return out;
   };
 
@@ -108,8 +116,10 @@
     await seek(recordStart());
     await video.play();
     T.pass += 1;
+    T.recordPass = T.pass;
     T.takePass = null;
     anchor();
+    T.recordAnchor = T.anchors[T.anchors.length - 1] || null;
     T.syncing = true;
   };
 
