@@ -94,10 +94,8 @@ def video_time(page: Any) -> float:
 
 def scrub_to(page: Any, t: float) -> None:
     set_range(page, "#scrub", t)
-    page.wait_for_function(
-        f"Math.abs(document.getElementById('video').currentTime - {t}) < 0.02 && !document.getElementById('video').seeking",
-        timeout=WAIT,
-    )
+    v = "document.getElementById('video')"
+    page.wait_for_function(f"Math.abs({v}.currentTime - {t}) < 0.02 && !{v}.seeking", timeout=WAIT)
     page.dispatch_event("#scrub", "change", timeout=WAIT)
 
 

@@ -68,7 +68,9 @@ def test_take_as_broadcast_wav(client: Any) -> None:
     wet = np.zeros((1, 44100), np.float32)
     wet[0, 22050] = 0.9  # a click 0.5 s into the take
     rec = folder.save_take(dry, wet, 44100, {"video_time": 2.0, "model": "demo", "source": "mic"})
-    r = client.get(f"/api/takes/{rec['id']}/wet.bwf.wav", params={"fps": "29.97", "start": "01:00:00;00", "scene": "4B"})
+    r = client.get(
+        f"/api/takes/{rec['id']}/wet.bwf.wav", params={"fps": "29.97", "start": "01:00:00;00", "scene": "4B"}
+    )
     assert r.status_code == 200, r.text
     p = folder.take_dir(rec["id"]) / "wet.bwf.wav"
     assert p.read_bytes() == r.content and (p.stat().st_mode & 0o777) == 0o600

@@ -114,8 +114,8 @@ def _ixml(meta: BwfMeta, sample_rate: int, channels: int, bits: int) -> bytes:
         return el
 
     add(root, "IXML_VERSION", "2.10")
-    for tag, v in (("PROJECT", meta.project), ("SCENE", meta.scene), ("TAKE", meta.take), ("TAPE", meta.tape)):
-        add(root, tag, v)
+    for tag, s in (("PROJECT", meta.project), ("SCENE", meta.scene), ("TAKE", meta.take), ("TAPE", meta.tape)):
+        add(root, tag, s)
     add(root, "NOTE", meta.note)
     speed = ET.SubElement(root, "SPEED")
     for tag, v in (
