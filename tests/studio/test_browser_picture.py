@@ -15,6 +15,7 @@ import soundfile as sf
 
 from foleyvae.audio import timecode as tc
 from tests.studio.test_browser import ARTIFACTS, CHROMIUM, chromium_args, set_range, wait_blocks
+from tests.support.video import make_video
 
 pytestmark = [
     pytest.mark.browser,
@@ -38,13 +39,9 @@ def fake_mic(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 4 s, 25 fps test picture (ffmpeg lavfi testsrc, VP8 in WebM)."""
-    p = tmp_path_factory.mktemp("video") / "scene.webm"
-    subprocess.run(
-        ["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
-         f"testsrc=duration={VIDEO_S:g}:size=160x120:rate=25", "-c:v", "libvpx", "-b:v", "200k", str(p)],
-        check=True, timeout=120,
-    )  # fmt: skip
-    return p
+    return make_video(
+        tmp_path_factory.mktemp("video") / "scene.webm", f"testsrc=duration={VIDEO_S:g}:size=160x120:rate=25"
+    )
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from benchmarks.soak_models import Passthrough
 from foleyvae.audio.bwf import read_bwf
 from foleyvae.audio.timecode import to_samples
 from foleyvae.studio.session import FLAG_RECORD, FLAG_SPLIT, FRAME_HEADER, PageStream, SessionFolder
+from tests.support.video import make_video
 
 BLOCK = 64
 
@@ -99,11 +100,7 @@ def test_take_as_broadcast_wav(client: Any) -> None:
 def test_mux_places_the_take_at_its_picture_time(tmp_path: Path) -> None:
     from foleyvae.studio.video import mux_take
 
-    video = tmp_path / "v.webm"
-    subprocess.run(
-        ["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=duration=3:size=64x48:rate=10",
-         "-c:v", "libvpx", "-b:v", "50k", str(video)], check=True, timeout=120,
-    )  # fmt: skip
+    video = make_video(tmp_path / "v.webm", "testsrc=duration=3:size=64x48:rate=10")
     wet = np.zeros(44100, np.float32)
     wet[4410] = 0.9  # 0.1 s into the take
     sf.write(str(tmp_path / "wet.wav"), wet, 44100, subtype="PCM_24")
