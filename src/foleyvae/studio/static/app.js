@@ -514,6 +514,7 @@ function toggleRecord() {
     const sync = $("sync-video").checked && video.src && studio.transport;
     const go = () => recording && node && node.port.postMessage({ type: "record", on: true });
     pendingRecordMeta = sync ? null : { ctxTime: ctx.currentTime, videoTime: 0 };
+    if (studio.transport) studio.transport.syncing = false; // set again once the picture plays (sync only)
     // from picture: the flag goes on once the picture plays from the take's start (transport.js stamps the blocks)
     if (sync) studio.transport.recordFromPicture().then(go, (e) => (showError(e.message || e), go()));
     else go();
