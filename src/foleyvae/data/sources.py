@@ -256,7 +256,7 @@ _MEGAGLEST_RULES: tuple[tuple[str, str | None], ...] = (
     (r"/horseman_walk\d*\.wav$", "footsteps/hooves"),
     (r"/(golem|behemoth)_walk\d*\.wav$", "footsteps/heavy"),
     (r"/water_sounds/water\d*\.wav$", "water/splash"),
-    (r"/tilesets/[^/]+/sounds/rain\d*\.wav$", "water/rain"),
+    (r"/tilesets/[^/]+/sounds/rain\d*\.(wav|ogg)$", "water/rain"),
 )
 
 
