@@ -272,3 +272,48 @@ def test_new_sources_are_registered_with_free_licences() -> None:
     for name in ("megaglest", "widelands", "freedroidrpg", "nexuiz", "warzone2100"):
         src = sources.SOURCES[name]
         assert src.package == f"{name}-data" and src.licence in free
+
+
+@pytest.mark.parametrize(
+    ("path", "label"),
+    [  # real paths of teeworlds-data 0.7.5-2
+        ("usr/share/games/teeworlds/data/audio/foley_foot_left-02.wv", "footsteps/generic"),
+        ("usr/share/games/teeworlds/data/audio/foley_body_splat-04.wv", "impacts/flesh"),
+        ("usr/share/games/teeworlds/data/audio/hook_attach-01.wv", "mechanical/chain"),
+        ("usr/share/games/teeworlds/data/audio/sfx_skid-03.wv", "movement/skid"),
+        ("usr/share/games/teeworlds/data/audio/vo_teefault_pain_short-10.wv", None),  # voice
+        ("usr/share/games/teeworlds/data/audio/music_menu.wv", None),
+        ("usr/share/games/teeworlds/data/audio/wp_gun_fire-01.wv", None),
+    ],
+)
+def test_teeworlds_labels(path: str, label: str | None) -> None:
+    assert sources.label_teeworlds(path) == label
+
+
+@pytest.mark.network_apt
+def test_real_teeworlds_fetch_converts_wavpack_to_readable_flac(tmp_path: Path) -> None:
+    """teeworlds-data (7.6 MB) keeps its audio as WavPack, which libsndfile cannot read: the fetch converts to FLAC."""
+    import soundfile as sf
+
+    from tests.data.conftest import CACHE
+
+    debs = CACHE / "debs"
+    if not any(debs.glob("teeworlds-data_*.deb")) and shutil.which("apt-get") is None:
+        pytest.skip("apt-get not available and no cached teeworlds-data .deb in .cache/debs")
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg not available to convert WavPack")
+    try:
+        rep = fetch_source("teeworlds", tmp_path / "tw", cache_dir=debs)
+    except FetchError as e:
+        pytest.skip(f"cannot fetch teeworlds-data: {e}")
+    assert rep.counts["footsteps/generic"] == 8 and rep.n_files == 32
+    steps = sorted((tmp_path / "tw/footsteps/generic").iterdir())
+    audio, sr = sf.read(steps[0])
+    assert steps[0].suffix == ".flac" and sr >= 22050 and len(audio) > sr // 20
+    lines = [json.loads(x) for x in (tmp_path / "tw/manifest.jsonl").read_text().splitlines()]
+    assert {x["licence"] for x in lines} == {"CC-BY-SA-3.0"} and all(x["source"].endswith(".wv") for x in lines)
+
+
+def test_deb_version_undoes_apt_url_quoting() -> None:
+    assert sources._deb_version(Path("widelands-data_2%3a1.1-3_all.deb")) == "2:1.1-3"
+    assert sources._deb_version(Path("minetest-data_5.6.1+dfsg-2_all.deb")) == "5.6.1+dfsg-2"

@@ -34,6 +34,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import urllib.parse
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -60,12 +61,15 @@ __all__ = [
     "label_minetest",
     "label_nexuiz",
     "label_openarena",
+    "label_teeworlds",
     "label_warzone2100",
     "label_widelands",
     "parse_dep5_licences",
 ]
 
-_AUDIO_EXT = (".ogg", ".oga", ".wav", ".flac", ".mp3", ".aif", ".aiff")
+_AUDIO_EXT = (".ogg", ".oga", ".wav", ".flac", ".mp3", ".aif", ".aiff", ".wv")
+# Formats the training pipeline cannot read (libsndfile has no WavPack): converted to FLAC (lossless) on fetch.
+_CONVERT_EXT = (".wv",)
 
 
 class FetchError(FoleyError):
@@ -358,6 +362,23 @@ _WARZONE_RULES: tuple[tuple[str, str | None], ...] = (
 )
 
 
+# Teeworlds (data/audio, WavPack): footsteps, landings, body impacts, the grappling hook's chain, skids, hammer.
+_TEEWORLDS_RULES: tuple[tuple[str, str | None], ...] = (
+    (r"/foley_foot_(left|right)-\d+\.wv$", "footsteps/generic"),
+    (r"/foley_land-\d+\.wv$", "impacts/generic"),
+    (r"/foley_body_(impact|splat)-\d+\.wv$", "impacts/flesh"),
+    (r"/hook_(attach|noattach)-\d+\.wv$", "mechanical/chain"),
+    (r"/sfx_skid-\d+\.wv$", "movement/skid"),
+    (r"/wp_hammer_hit-\d+\.wv$", "impacts/tool"),
+)
+
+
+def label_teeworlds(path: str) -> str | None:
+    """Label of a teeworlds-data path: ``data/audio/foley_foot_left-02.wv`` -> ``footsteps/generic``,
+    ``data/audio/hook_attach-01.wv`` -> ``mechanical/chain``; voices (``vo_*``), music, weapon fire, UI -> None."""
+    return _first_rule(path, _TEEWORLDS_RULES)
+
+
 def label_warzone2100(path: str) -> str | None:
     """Label of a Warzone 2100 sound (a member of ``base.wz``): ``audio/sfx/weapons/weld-1.ogg`` ->
     ``construction/metal``, ``audio/sfx/explons/richet2.ogg`` -> ``impacts/metal``; voices (``audio/extra``,
@@ -392,6 +413,7 @@ SOURCES: dict[str, Source] = {
     "openarena": Source(
         "openarena", "openarena-data", "GPL-2+", label_openarena, ("usr/share/games/openarena/*.pk3",), "44 MB"
     ),
+    "teeworlds": Source("teeworlds", "teeworlds-data", "CC-BY-SA-3.0", label_teeworlds, (), "7.6 MB"),
     "megaglest": Source("megaglest", "megaglest-data", "CC-BY-SA-3.0", label_megaglest, (), "242 MB"),
     "widelands": Source("widelands", "widelands-data", "GPL-2+", label_widelands, (), "381 MB"),
     "freedroidrpg": Source("freedroidrpg", "freedroidrpg-data", "GPL-2+", label_freedroidrpg, (), "228 MB"),
@@ -634,7 +656,7 @@ def fetch_source(
 
 def _deb_version(deb: Path) -> str:
     m = re.match(r"[^_]+_([^_]+)_", deb.name)
-    return m.group(1) if m else "unknown"
+    return urllib.parse.unquote(m.group(1)) if m else "unknown"  # apt-get writes an epoch "2:" as "2%3a"
 
 
 def _extract(source: Source, deb: Path, version: str, staging: Path) -> FetchReport:
@@ -646,6 +668,9 @@ def _extract(source: Source, deb: Path, version: str, staging: Path) -> FetchRep
 
     def store(src_path: str, data: bytes, label: str) -> None:
         base = _safe_name(src_path.rsplit("/", 1)[-1])
+        if base.lower().endswith(_CONVERT_EXT):
+            data = _to_flac(data, src_path)
+            base = base.rsplit(".", 1)[0] + ".flac"
         rel = f"{label}/{base}"
         n = 1
         while rel in taken:  # same file name from two folders: keep both
@@ -738,6 +763,26 @@ def _scan_zip(
                     report.skipped += 1
                     continue
                 store(f"{archive_path}!{info.filename}", zf.read(info), label)
+
+
+def _to_flac(data: bytes, name: str) -> bytes:
+    """``data`` (a WavPack file) as FLAC, losslessly, through ffmpeg (libsndfile, which prepare uses, cannot read
+    WavPack). ffmpeg writes to a file, not a pipe: only a seekable output gets the stream length into FLAC's header
+    (without it libsndfile reports a length of 2^64 frames)."""
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        raise FetchError(f"{name}: WavPack needs ffmpeg to convert it to FLAC; install ffmpeg (apt-get install ffmpeg)")
+    with tempfile.TemporaryDirectory(prefix=".wv2flac-") as tmp:
+        out = Path(tmp) / "out.flac"
+        cmd = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-f", "wv", "-i", "pipe:0", str(out)]
+        try:
+            proc = subprocess.run(cmd, input=data, capture_output=True, timeout=120)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise FetchError(f"{name}: ffmpeg could not convert it ({e})") from None
+        if proc.returncode != 0 or not out.is_file():
+            why = proc.stderr.decode(errors="replace").strip().splitlines()
+            raise FetchError(f"{name}: ffmpeg could not convert it ({why[-1] if why else proc.returncode})")
+        return out.read_bytes()
 
 
 def counts_table(counts: dict[str, int]) -> str:
