@@ -659,10 +659,10 @@ def _write_manifest_and_info(
     wanted = set(opts.fixed_valid)
     fixed = [f"{e['root']}/{e['file']}" in wanted for e in entries]
     splits = assign_splits([(str(e["label"]), str(e["file"])) for e in entries], opts.valid_fraction, opts.seed, fixed)
-    for k, (e, s, f) in enumerate(zip(entries, splits, fixed, strict=True)):
+    for k, (e, s, is_fixed) in enumerate(zip(entries, splits, fixed, strict=True)):
         e["id"] = k
         e["split"] = s
-        if f:
+        if is_fixed:
             e["fixed_valid"] = True  # a member of the fixed comparison set (evaluate can select it)
     if wanted:
         missing = len(wanted) - sum(fixed)
