@@ -27,7 +27,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("checkpoints", "playable"),
     ("training", "export", "inference"),
     ("eval", "control"),
-    ("live", "studio"),
+    ("live",),
+    ("studio",),  # above live: its native audio route plays through live's engine and backends
     ("cli",),
 )
 

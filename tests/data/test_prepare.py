@@ -237,3 +237,52 @@ def test_real_minetest_every_footstep_kept(minetest_dir: Path, minetest_dataset:
         n = sum(e["label"] == lab for e in es.values())
         if n >= 2:
             assert any(e["split"] == "valid" for e in es.values() if e["label"] == lab)
+
+
+def test_assign_splits_fixed_items_stay_valid_and_the_rest_split_as_before() -> None:
+    items = [(f"l{i % 3}", f"f{i}") for i in range(30)]
+    fixed = [i in (0, 1, 7) for i in range(30)]
+    a = assign_splits(items, 0.2, seed=1, fixed=fixed)
+    assert [a[i] for i in (0, 1, 7)] == ["valid"] * 3
+    free = [i for i in range(30) if not fixed[i]]
+    assert [a[i] for i in free] == assign_splits([items[i] for i in free], 0.2, seed=1)
+    assert assign_splits(items, 0.2, 1, [False] * 30) == assign_splits(items, 0.2, 1)
+
+
+def test_fixed_valid_keeps_old_held_out_files_when_files_are_added(
+    foley_folder: Path, write_wav: Callable[..., Path], tmp_path: Path
+) -> None:
+    old = tmp_path / "old"
+    prepare_dataset([foley_folder], old, PrepareOptions(valid_fraction=0.25), workers=0)
+    held = {f"sounds/{e['file']}" for e in _entries(old) if e["split"] == "valid"}
+    assert prep.read_fixed_valid(old) == tuple(sorted(held)) == prep.read_fixed_valid(old / "manifest.jsonl")
+    # a larger corpus: new files in the old labels (their hashes would move the stratified picks) and a new label
+    for i in range(6):
+        write_wav(f"sounds/footsteps/wood/new_{i}.wav", footstep("wood", dur=0.2, seed=20 + i))
+        write_wav(f"sounds/impacts/stone/hit_{i}.wav", footstep("gravel", dur=0.2, seed=40 + i))
+    lst = tmp_path / "heldout.txt"
+    lst.write_text("# today's held-out clips\n" + "\n".join(sorted(held)) + "\nsounds/footsteps/wood/gone.wav\n")
+    keys = prep.read_fixed_valid(lst)
+    new = tmp_path / "new"
+    rep = prepare_dataset([foley_folder], new, PrepareOptions(valid_fraction=0.25, fixed_valid=keys), workers=0)
+    es = _entries(new)
+    assert {f"{e['root']}/{e['file']}" for e in es if e.get("fixed_valid")} == held
+    assert all(e["split"] == "valid" for e in es if e.get("fixed_valid"))
+    assert {e["label"] for e in es if e["split"] == "valid" and not e.get("fixed_valid")} >= {"impacts/stone"}
+    assert rep.fixed_valid == (len(held), 1) and any("not among the inputs" in w for w in rep.warnings)
+    assert "fixed valid set" in rep.summary()
+    with pytest.raises(FoleyError, match="--fixed-valid"):  # another list is another split: refused
+        prepare_dataset([foley_folder], new, PrepareOptions(valid_fraction=0.25), workers=0)
+    prepare_dataset([foley_folder], new, PrepareOptions(valid_fraction=0.25, fixed_valid=keys), workers=0)
+    assert main(["prepare", str(foley_folder), "-o", str(tmp_path / "cli"), "--valid-fraction", "0.25",
+                 "--fixed-valid", str(lst), "--workers", "0"]) == 0  # fmt: skip
+    assert sum(1 for e in _entries(tmp_path / "cli") if e.get("fixed_valid")) == len(held)
+    with pytest.raises(FoleyError, match="no such fixed-valid list"):
+        prep.read_fixed_valid(tmp_path / "nope.txt")
+
+
+def test_bundled_heldout_list_is_well_formed() -> None:
+    keys = prep.read_fixed_valid(Path(__file__).parents[2] / "benchmarks/heldout/foley_v1.txt")
+    assert len(keys) == 38 and {k.split("/", 1)[0] for k in keys} == {"minetest", "0ad", "openarena"}
+    assert "0ad/footsteps/gravel/fs_gravel2.ogg" in keys
+    assert all(k.split("/")[1] in ("footsteps", "impacts", "water") for k in keys)

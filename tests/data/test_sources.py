@@ -165,3 +165,155 @@ def test_cli_fetch_minetest_from_cache(minetest_dir: Path, tmp_path: Path, capsy
     text = capsys.readouterr().out
     assert "footsteps/wood" in text and "licence" in text
     assert main(["data", "fetch", "minetest", "-o", str(out), "--cache", str(CACHE / "debs")]) == 1
+
+
+MG = "usr/share/games/megaglest/techs/megapack/"
+WL = "usr/share/games/widelands/data/sound/"
+FD = "usr/share/freedroidrpg/data/sound/"
+
+
+@pytest.mark.parametrize(
+    ("path", "label"),
+    [  # real paths of megaglest-data 3.13.0-3
+        (MG + "commondata/sounds/anvil2.wav", "impacts/metal"),
+        (MG + "commondata/sounds/worker_mine3.wav", "mining/stone"),
+        (MG + "commondata/sounds/catapult_walk4.wav", "mechanical/machine"),
+        (MG + "commondata/sounds/horseman_walk1.wav", "footsteps/hooves"),
+        (MG + "commondata/sounds/tech_building_fall2.wav", "impacts/stone"),
+        ("usr/share/games/megaglest/data/core/water_sounds/water3.wav", "water/splash"),
+        ("usr/share/games/megaglest/tilesets/autumn/sounds/rain.ogg", "water/rain"),
+        (MG + "commondata/sounds/archer_ack1.wav", None),  # voice
+        (MG + "commondata/sounds/swordman_select3.wav", None),  # voice
+        (MG + "commondata/sounds/pig_die2.wav", None),  # animal
+        (MG + "factions/magic/music/music_magic.ogg", None),  # music
+    ],
+)
+def test_megaglest_labels(path: str, label: str | None) -> None:
+    assert sources.label_megaglest(path) == label
+
+
+@pytest.mark.parametrize(
+    ("path", "label"),
+    [  # real paths of widelands-data 1:1.1-3
+        (WL + "woodcutting/fast_woodcutting_02.ogg", "lumbering"),
+        (WL + "woodcutting/tree_falling_01.ogg", "impacts/wood"),
+        (WL + "atlanteans/saw/benchsaw_01.ogg", "mechanical/saw"),
+        (WL + "metal/ironping.ogg", "impacts/metal"),
+        (WL + "metal/fizzle.ogg", "water/sizzle"),
+        (WL + "empire/winebubble_00.ogg", "water/bubbles"),
+        (WL + "hammering/hammering_02.ogg", "impacts/tool"),
+        (WL + "barbarians/taverns/biginn_00.ogg", None),  # voices
+        (WL + "animals/wolf_01.ogg", None),
+        (WL + "farm/sheep_01.ogg", None),
+        ("usr/share/games/widelands/data/music/intro.ogg", None),
+    ],
+)
+def test_widelands_labels(path: str, label: str | None) -> None:
+    assert sources.label_widelands(path) == label
+
+
+@pytest.mark.parametrize(
+    ("path", "label"),
+    [  # real paths of freedroidrpg-data 1.0-1
+        (FD + "effects/item_sounds/drop_sword_sound.ogg", "handling/metal"),
+        (FD + "effects/item_sounds/Item_Drop_Sound_3.ogg", "handling/generic"),
+        (FD + "effects/swing_then_hit_2.ogg", "impacts/flesh"),
+        (FD + "effects/Glass_Break.ogg", "impacts/glass"),
+        (FD + "effects/open_chest_sound.ogg", "doors/chest"),
+        (FD + "effects/tux_footstep.ogg", "footsteps/generic"),
+        (FD + "effects/Influencer_Scream_Sound_2.ogg", None),
+        (FD + "effects/bot_sounds/voice_samples/a.ogg", None),
+        (FD + "music/Bleostrada.ogg", None),
+    ],
+)
+def test_freedroidrpg_labels(path: str, label: str | None) -> None:
+    assert sources.label_freedroidrpg(path) == label
+
+
+@pytest.mark.parametrize(
+    ("path", "label"),
+    [  # real members of nexuiz-data 2.5.2-12's data.pk3
+        ("sound/misc/metalfootstep03.wav", "footsteps/metal"),
+        ("sound/misc/footstep05.wav", "footsteps/generic"),
+        ("sound/misc/hitground2.ogg", "impacts/generic"),
+        ("sound/weapons/casings2.ogg", "impacts/metal"),
+        ("sound/weapons/grenade_bounce4.ogg", "impacts/metal"),
+        ("sound/misc/outwater.wav", "water/splash"),
+        ("sound/ambient/machine3.ogg", "mechanical/machine"),
+        ("sound/weapons/rocket_fire.ogg", None),  # weapon fire
+        ("sound/weapons/tuba_note5.ogg", None),  # music
+        ("sound/announcer/male/impressive.ogg", None),  # voice
+        ("sound/player/marine/player/pain100.wav", None),  # voice
+    ],
+)
+def test_nexuiz_labels(path: str, label: str | None) -> None:
+    assert sources.label_nexuiz(path) == label
+
+
+@pytest.mark.parametrize(
+    ("path", "label"),
+    [  # real members of warzone2100-data 4.3.3-3's base.wz
+        ("audio/sfx/weapons/weld-1.ogg", "construction/metal"),
+        ("audio/sfx/explons/richet2.ogg", "impacts/metal"),
+        ("audio/sfx/weapons/splash.ogg", "water/splash"),
+        ("audio/sfx/vehicle/tread.ogg", "mechanical/vehicle"),
+        ("audio/sfx/weapons/rocket.ogg", None),
+        ("audio/extra/pcv612.ogg", None),  # voice
+        ("audio/taunts/taunt1/a.ogg", None),  # voice
+        ("audio/sfx/misc/scream.ogg", None),
+    ],
+)
+def test_warzone2100_labels(path: str, label: str | None) -> None:
+    assert sources.label_warzone2100(path) == label
+
+
+def test_new_sources_are_registered_with_free_licences() -> None:
+    free = {"CC-BY-SA-3.0", "GPL-2+"}
+    for name in ("megaglest", "widelands", "freedroidrpg", "nexuiz", "warzone2100"):
+        src = sources.SOURCES[name]
+        assert src.package == f"{name}-data" and src.licence in free
+
+
+@pytest.mark.parametrize(
+    ("path", "label"),
+    [  # real paths of teeworlds-data 0.7.5-2
+        ("usr/share/games/teeworlds/data/audio/foley_foot_left-02.wv", "footsteps/generic"),
+        ("usr/share/games/teeworlds/data/audio/foley_body_splat-04.wv", "impacts/flesh"),
+        ("usr/share/games/teeworlds/data/audio/hook_attach-01.wv", "mechanical/chain"),
+        ("usr/share/games/teeworlds/data/audio/sfx_skid-03.wv", "movement/skid"),
+        ("usr/share/games/teeworlds/data/audio/vo_teefault_pain_short-10.wv", None),  # voice
+        ("usr/share/games/teeworlds/data/audio/music_menu.wv", None),
+        ("usr/share/games/teeworlds/data/audio/wp_gun_fire-01.wv", None),
+    ],
+)
+def test_teeworlds_labels(path: str, label: str | None) -> None:
+    assert sources.label_teeworlds(path) == label
+
+
+@pytest.mark.network_apt
+def test_real_teeworlds_fetch_converts_wavpack_to_readable_flac(tmp_path: Path) -> None:
+    """teeworlds-data (7.6 MB) keeps its audio as WavPack, which libsndfile cannot read: the fetch converts to FLAC."""
+    import soundfile as sf
+
+    from tests.data.conftest import CACHE
+
+    debs = CACHE / "debs"
+    if not any(debs.glob("teeworlds-data_*.deb")) and shutil.which("apt-get") is None:
+        pytest.skip("apt-get not available and no cached teeworlds-data .deb in .cache/debs")
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg not available to convert WavPack")
+    try:
+        rep = fetch_source("teeworlds", tmp_path / "tw", cache_dir=debs)
+    except FetchError as e:
+        pytest.skip(f"cannot fetch teeworlds-data: {e}")
+    assert rep.counts["footsteps/generic"] == 8 and rep.n_files == 32
+    steps = sorted((tmp_path / "tw/footsteps/generic").iterdir())
+    audio, sr = sf.read(steps[0])
+    assert steps[0].suffix == ".flac" and sr >= 22050 and len(audio) > sr // 20
+    lines = [json.loads(x) for x in (tmp_path / "tw/manifest.jsonl").read_text().splitlines()]
+    assert {x["licence"] for x in lines} == {"CC-BY-SA-3.0"} and all(x["source"].endswith(".wv") for x in lines)
+
+
+def test_deb_version_undoes_apt_url_quoting() -> None:
+    assert sources._deb_version(Path("widelands-data_2%3a1.1-3_all.deb")) == "2:1.1-3"
+    assert sources._deb_version(Path("minetest-data_5.6.1+dfsg-2_all.deb")) == "5.6.1+dfsg-2"

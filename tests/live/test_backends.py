@@ -74,7 +74,7 @@ def test_a_session_runs_on_any_duplex_backend() -> None:
     backend = _TestBackend(signal)
     engine = StreamingEngine(Passthrough(), HOP)
     engine.controls.set_limiter(False)  # the output is then exactly the input
-    session = LiveSession(engine, prefill_blocks=2, realtime=False, gc_freeze=False, backend=backend)
+    session = LiveSession(engine, prefill_blocks=2, realtime=False, gc_freeze=False, backend=backend, device_block=HOP)
     session.start()
     assert backend.stream is not None
     backend.stream._thread.join(timeout=30)

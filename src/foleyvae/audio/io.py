@@ -245,8 +245,13 @@ def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     return np.ascontiguousarray(out.T)
 
 
-def save(path: str | Path, audio: np.ndarray, sample_rate: int, overwrite: bool = True) -> Path:
+def save(
+    path: str | Path, audio: np.ndarray, sample_rate: int, overwrite: bool = True, subtype: str | None = None
+) -> Path:
     """Write ``[C, T]`` (or ``[T]``) float audio to .wav (32-bit float) or .flac (24-bit), atomically.
+
+    ``subtype``: ``"PCM_24"`` writes a .wav as 24-bit PCM (clipped to full scale; readers such as sox take its
+    header without the warning they give float WAVs).
 
     Raises AudioError for an unknown extension, non-finite samples, or an existing file with overwrite=False.
     """
@@ -265,7 +270,11 @@ def save(path: str | Path, audio: np.ndarray, sample_rate: int, overwrite: bool 
         raise AudioError(f"{p}: refusing to write NaN/inf samples")
     if not 0 < sample_rate <= MAX_SAMPLE_RATE:
         raise AudioError(f"{p}: invalid sample rate {sample_rate}")
-    if fmt[0] == "FLAC":
+    if subtype is not None:
+        if subtype not in ("PCM_16", "PCM_24", "FLOAT"):
+            raise AudioError(f"{p}: subtype must be PCM_16, PCM_24 or FLOAT, got {subtype!r}")
+        fmt = (fmt[0], subtype)
+    if fmt[1].startswith("PCM"):
         a = np.clip(a, -1.0, 1.0)
     with atomic_path(p) as tmp:
         try:

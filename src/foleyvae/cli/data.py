@@ -68,7 +68,11 @@ def _run_synth(args: argparse.Namespace) -> int:
 
 # name -> (help, add_arguments, run)
 ACTIONS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
-    "fetch": ("fetch a Foley corpus from a Debian package (minetest, 0ad, openarena)", _add_fetch, _run_fetch),
+    "fetch": (
+        "fetch a Foley corpus from a Debian package (minetest, 0ad, openarena, megaglest, widelands, ...)",
+        _add_fetch,
+        _run_fetch,
+    ),
     "synth": ("synthesise a free (CC0) electromagnetic, sci-fi or water corpus", _add_synth, _run_synth),
 }
 

@@ -40,7 +40,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--block", type=int, default=256, help="device/engine block in samples (default 256)")
     p.add_argument("--record", metavar="TAKE.wav", help="record the take (and the dry input as TAKE.dry.wav)")
     p.add_argument("--seconds", type=float, help="stop after this many seconds (default: until q or Ctrl-C)")
-    p.add_argument("--prefill", type=int, default=2, help="silent blocks queued before output (default 2)")
+    p.add_argument(
+        "--prefill",
+        type=int,
+        default=0,
+        help="silent blocks queued before output (default 0: the model runs in the device callback, lowest latency; "
+        "2 on a busy machine: a worker thread with that margin)",
+    )
+    p.add_argument("--device-rate", type=int, help="device sample rate (default: the model's; others are resampled)")
+    p.add_argument(
+        "--device-block",
+        type=int,
+        default=0,
+        help="period asked of the device (default 0: the host's own; a fixed size costs a block more on JACK)",
+    )
+    p.add_argument(
+        "--resampler",
+        choices=("fir", "soxr"),
+        default="fir",
+        help="when the device rate differs: fir (0.7 ms both ways) or soxr (HQ, ~40 ms of buffering)",
+    )
     p.add_argument("--stats-json", help="write the final stats and latency report to this JSON file")
     p.add_argument("--force", action="store_true", help="overwrite an existing recording")
     p.add_argument(
@@ -86,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
         raise FoleyError("--model is required (or --list-devices)")
     if args.block < 16:
         raise FoleyError(f"--block must be >= 16, got {args.block}")
+    if args.prefill < 0 or args.device_block < 0 or (args.device_rate is not None and args.device_rate < 8000):
+        raise FoleyError("--prefill and --device-block must be >= 0 and --device-rate >= 8000")
     if args.record:
         check_output(args.record, args.force)
     import functools
@@ -138,12 +159,15 @@ def _run_session(
         record=args.record,
         prefill_blocks=args.prefill,
         realtime=not args.normal_priority,
+        device_rate=args.device_rate,
+        device_block=args.device_block,
+        resampler=args.resampler,
     )
     lat = session.latency()
     print(
-        f"{name}: {engine.sample_rate} Hz, block {args.block}, engine latency {engine.latency_ms:.1f} ms, "
-        f"round trip before device {lat['round_trip_ms']:.1f} ms; type b0=1.5 / s2=0.5 / t=0.3 / w=0.5 / m=wood / "
-        "a=0.5 / q",
+        f"{name}: {engine.sample_rate} Hz (device {session.device_rate} Hz), block {args.block}, "
+        f"engine latency {engine.latency_ms:.1f} ms, round trip before device {lat['round_trip_ms']:.1f} ms; "
+        "type b0=1.5 / s2=0.5 / t=0.3 / w=0.5 / m=wood / a=0.5 / q",
         file=sys.stderr,
     )
     stop = threading.Event()

@@ -30,12 +30,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="decoding processes (0 = in this process; default: CPU count, at most 8)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the train/valid split")
+    p.add_argument(
+        "--fixed-valid",
+        metavar="LIST",
+        help="always hold out these files (a text file of ROOT/file lines, e.g. benchmarks/heldout/foley_v1.txt, "
+        "or an older dataset's folder/manifest.jsonl: its valid files); the rest are split as usual",
+    )
     add_force(p)
 
 
 def run(args: argparse.Namespace) -> int:
     from foleyvae.cli.common import progress
-    from foleyvae.data.prepare import PrepareOptions, prepare_dataset
+    from foleyvae.data.prepare import PrepareOptions, prepare_dataset, read_fixed_valid
     from foleyvae.errors import FoleyError
 
     if args.workers < 0:
@@ -53,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         target_db=target,
         valid_fraction=args.valid_fraction,
         seed=args.seed,
+        fixed_valid=read_fixed_valid(args.fixed_valid) if args.fixed_valid else (),
     )
     report = prepare_dataset(
         args.inputs,

@@ -64,6 +64,7 @@ __all__ = [
     "PrepareReport",
     "assign_splits",
     "find_audio",
+    "read_fixed_valid",
     "k_weighted_loudness",
     "prepare_dataset",
     "read_dataset_info",
@@ -92,6 +93,7 @@ OPTION_FLAGS = {
     "target_db": "--normalize-lufs/--peak-normalize value",
     "valid_fraction": "--valid-fraction",
     "seed": "--seed",
+    "fixed_valid": "--fixed-valid",
 }
 
 
@@ -110,6 +112,9 @@ class PrepareOptions:
     target_db: float = -1.0  # dBFS peak for "peak", LUFS for "lufs"
     valid_fraction: float = 0.1
     seed: int = 0
+    # "ROOT/file" keys (ROOT: the input folder's name, file: its path below it) that always go to valid: a
+    # fixed comparison set that survives adding files (see read_fixed_valid).
+    fixed_valid: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not 8000 <= self.sample_rate <= 192000:
@@ -150,6 +155,7 @@ class PrepareReport:
     shortest: tuple[str, float] = ("", 0.0)
     longest: tuple[str, float] = ("", 0.0)
     warnings: list[str] = field(default_factory=list)  # what stands in the way of training, with what to do
+    fixed_valid: tuple[int, int] = (0, 0)  # (found, missing) files of the --fixed-valid list
 
     def summary(self) -> str:
         lines = [
@@ -159,6 +165,8 @@ class PrepareReport:
             f"longest {self.longest[1]:.2f} s ({self.longest[0]})",
             "  splits: " + ", ".join(f"{k} {v}" for k, v in sorted(self.split_counts.items())),
         ]
+        if sum(self.fixed_valid):
+            lines.append(f"  fixed valid set: {self.fixed_valid[0]} files kept in valid")
         width = max((len(k) for k in self.label_counts), default=5)
         lines += [f"  {k:{width}s} {v:5d}" for k, v in sorted(self.label_counts.items())]
         if self.failed:
@@ -265,6 +273,7 @@ class _Input:
     label: str
     size: int
     mtime_ns: int
+    root: str = ""  # the name of the input folder the file was found under ("ROOT/file" keys --fixed-valid)
 
 
 def find_audio(roots: Iterable[str | Path]) -> list[_Input]:
@@ -295,7 +304,8 @@ def find_audio(roots: Iterable[str | Path]) -> list[_Input]:
             parent = rel.parent.as_posix()
             label = parent if parent != "." else (base.resolve().name or "sounds")
             st = p.stat()
-            out.append(_Input(ap, rel.as_posix(), label, st.st_size, st.st_mtime_ns))
+            root_name = base.resolve().name
+            out.append(_Input(ap, rel.as_posix(), label, st.st_size, st.st_mtime_ns, root_name))
     return out
 
 
@@ -303,7 +313,9 @@ def _rank(seed: int, label: str, file: str) -> str:
     return hashlib.sha256(f"{seed}\0{label}\0{file}".encode()).hexdigest()
 
 
-def assign_splits(items: Sequence[tuple[str, str]], valid_fraction: float, seed: int) -> list[str]:
+def assign_splits(
+    items: Sequence[tuple[str, str]], valid_fraction: float, seed: int, fixed: Sequence[bool] | None = None
+) -> list[str]:
     """``"train"``/``"valid"`` for each ``(label, file)``, stratified by label and deterministic in ``seed``.
 
     Per label with n files: ``max(1, round(valid_fraction * n))`` go to valid when n >= 2 and valid_fraction > 0
@@ -311,7 +323,17 @@ def assign_splits(items: Sequence[tuple[str, str]], valid_fraction: float, seed:
     no valid file at all (every label has one file) but there are >= 2 files, the one with the smallest hash goes
     to valid, so a valid split exists whenever it can. The files picked are those with the smallest hash of (seed,
     label, file), so a file's split does not depend on list order.
+
+    ``fixed[i]`` True puts item i in valid whatever the rest; the others are split as above among themselves, so a
+    fixed comparison set stays in valid as files are added, next to the new files' own valid share.
     """
+    if fixed is not None and any(fixed):
+        free = [i for i in range(len(items)) if not fixed[i]]
+        sub = assign_splits([items[i] for i in free], valid_fraction, seed)
+        out = ["valid"] * len(items)
+        for i, s in zip(free, sub, strict=True):
+            out[i] = s
+        return out
     by_label: dict[str, list[int]] = {}
     for i, (label, _) in enumerate(items):
         by_label.setdefault(label, []).append(i)
@@ -326,6 +348,35 @@ def assign_splits(items: Sequence[tuple[str, str]], valid_fraction: float, seed:
     if "valid" not in out and len(items) >= 2 and valid_fraction > 0.0:
         out[min(range(len(items)), key=lambda i: _rank(seed, *items[i]))] = "valid"
     return out
+
+
+def read_fixed_valid(path: str | Path) -> tuple[str, ...]:
+    """The ``ROOT/file`` keys of a fixed valid set, sorted: from a text file (one key per line, ``#`` comments) or
+    from a prepared dataset's ``manifest.jsonl`` (or its folder): the keys of its ``valid`` files.
+
+    ROOT is the name of the folder given to ``prepare`` and file the sound's path below it, e.g.
+    ``minetest/footsteps/wood/default_wood_footstep.1.ogg``: both stay the same when a corpus is fetched again.
+    """
+    p = Path(path)
+    if p.is_dir():
+        p = p / MANIFEST_FILE
+    if not p.is_file():
+        raise FoleyError(f"{p}: no such fixed-valid list (a text file of ROOT/file lines or a manifest.jsonl)")
+    keys: set[str] = set()
+    if p.suffix == ".jsonl":
+        for e in read_manifest(p.parent):
+            if e.get("split") == "valid":
+                file, full = str(e["file"]), str(e["path"])
+                root = str(e.get("root") or Path(full[: -len(file)] if full.endswith(file) else full).name)
+                keys.add(f"{root}/{file}")
+    else:
+        for line in p.read_text().splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line:
+                keys.add(line)
+    if not keys:
+        raise FoleyError(f"{p}: lists no held-out files")
+    return tuple(sorted(keys))
 
 
 # ------------------------------------------------------------------------------------------- dataset I/O
@@ -457,7 +508,8 @@ def _refuse_changed_options(out: Path, info: dict[str, Any], opts: PrepareOption
     """An existing dataset is updated only with the options it was made with; others need --force (named)."""
     old = info.get("options", {})
     saved = {**old.get("audio", {}), **{k: v for k, v in old.items() if k != "audio"}}
-    now = asdict(opts)
+    saved.setdefault("fixed_valid", [])  # datasets from before --fixed-valid had none
+    now = json.loads(json.dumps(asdict(opts)))  # tuples as lists, like the saved JSON
     diffs = [f"{OPTION_FLAGS.get(k, k)} {saved[k]} (now {now[k]})" for k in now if k in saved and saved[k] != now[k]]
     if diffs:
         raise FoleyError(
@@ -481,6 +533,11 @@ def _size_warnings(report: PrepareReport) -> list[str]:
         out.append(
             f"no 'valid' split ({why}): training will validate on the training files, which measures fit, not "
             "generalisation (add files, or --valid-fraction 0.1 with --force)"
+        )
+    if report.fixed_valid[1]:
+        out.append(
+            f"{report.fixed_valid[1]} file(s) of the --fixed-valid list are not among the inputs (pass the same "
+            "corpus folders, named as before: keys are ROOT/file)"
         )
     return out
 
@@ -506,6 +563,7 @@ def _build(
         entries.append(
             {
                 "file": item.file,
+                "root": item.root,
                 "path": item.path,
                 "label": item.label,
                 "size": item.size,
@@ -598,10 +656,17 @@ def _write_manifest_and_info(
     """Input order, splits, ``manifest.jsonl``, the report's counts and ``dataset.json``."""
     order = {it.path: k for k, it in enumerate(found)}
     entries.sort(key=lambda e: order[str(e["path"])])
-    splits = assign_splits([(str(e["label"]), str(e["file"])) for e in entries], opts.valid_fraction, opts.seed)
-    for k, (e, s) in enumerate(zip(entries, splits, strict=True)):
+    wanted = set(opts.fixed_valid)
+    fixed = [f"{e['root']}/{e['file']}" in wanted for e in entries]
+    splits = assign_splits([(str(e["label"]), str(e["file"])) for e in entries], opts.valid_fraction, opts.seed, fixed)
+    for k, (e, s, is_fixed) in enumerate(zip(entries, splits, fixed, strict=True)):
         e["id"] = k
         e["split"] = s
+        if is_fixed:
+            e["fixed_valid"] = True  # a member of the fixed comparison set (evaluate can select it)
+    if wanted:
+        missing = len(wanted) - sum(fixed)
+        report.fixed_valid = (sum(fixed), missing)
     with open(staging / MANIFEST_FILE, "w") as f:
         for e in entries:
             f.write(json.dumps(e, sort_keys=True) + "\n")

@@ -34,6 +34,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import urllib.parse
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -55,12 +56,20 @@ __all__ = [
     "download_deb",
     "fetch_source",
     "label_0ad",
+    "label_freedroidrpg",
+    "label_megaglest",
     "label_minetest",
+    "label_nexuiz",
     "label_openarena",
+    "label_teeworlds",
+    "label_warzone2100",
+    "label_widelands",
     "parse_dep5_licences",
 ]
 
-_AUDIO_EXT = (".ogg", ".oga", ".wav", ".flac", ".mp3", ".aif", ".aiff")
+_AUDIO_EXT = (".ogg", ".oga", ".wav", ".flac", ".mp3", ".aif", ".aiff", ".wv")
+# Formats the training pipeline cannot read (libsndfile has no WavPack): converted to FLAC (lossless) on fetch.
+_CONVERT_EXT = (".wv",)
 
 
 class FetchError(FoleyError):
@@ -225,6 +234,160 @@ def label_openarena(path: str) -> str | None:
     return f"footsteps/{_canon(m.group(1))}"
 
 
+def _first_rule(path: str, rules: tuple[tuple[str, str | None], ...]) -> str | None:
+    """The label of the first ``(regex, label)`` rule whose regex is found in the lower-cased posix ``path``;
+    None when no rule matches or the matching rule's label is None (an explicit exclusion)."""
+    p = path.replace("\\", "/").lstrip("./").lower()
+    if not p.endswith(_AUDIO_EXT):
+        return None
+    for pattern, label in rules:
+        if re.search(pattern, p):
+            return label
+    return None
+
+
+# MegaGlest (megapack commondata + tilesets): tool work, impacts, walking machines and beasts, water. Unit barks
+# (ack/select/die/attack: mostly voices and fantasy weapons) and music are left out.
+_MEGAGLEST_RULES: tuple[tuple[str, str | None], ...] = (
+    (r"/music/|music_|/menu/", None),
+    (r"/sounds/anvil\d*\.wav$", "impacts/metal"),
+    (r"/sounds/arrow_hit\d*\.wav$", "impacts/wood"),
+    (r"/(worker|technician)_mine\d*\.wav$", "mining/stone"),
+    (r"/worker_harvest_wood\d*\.wav$", "lumbering"),
+    (r"/(worker|technician|initiate)_build\d*\.wav$", "construction"),
+    (r"/(tech|magic)_building_fall\d*\.wav$", "impacts/stone"),
+    (r"/(catapult|machine)_walk\d*\.wav$", "mechanical/machine"),
+    (r"/horseman_walk\d*\.wav$", "footsteps/hooves"),
+    (r"/(golem|behemoth)_walk\d*\.wav$", "footsteps/heavy"),
+    (r"/water_sounds/water\d*\.wav$", "water/splash"),
+    (r"/tilesets/[^/]+/sounds/rain\d*\.(wav|ogg)$", "water/rain"),
+)
+
+
+def label_megaglest(path: str) -> str | None:
+    """Label of a megaglest-data path: ``.../commondata/sounds/anvil2.wav`` -> ``impacts/metal``,
+    ``.../units/horseman/sounds/horseman_walk1.wav`` -> ``footsteps/hooves``; voices (``*_ack``, ``*_select``,
+    ``*_die``) and music -> None."""
+    return _first_rule(path, _MEGAGLEST_RULES)
+
+
+# Widelands (data/sound): craft and work sounds of the economy. Animals, taverns (voices), music, UI -> None.
+_WIDELANDS_RULES: tuple[tuple[str, str | None], ...] = (
+    (r"/data/sound/(animals|farm/(donkey|farm_animal|horse|ox|sheep)|military|.*taverns|lobby|message|click)", None),
+    (r"/data/sound/woodcutting/tree_falling", "impacts/wood"),
+    (r"/data/sound/woodcutting/", "lumbering"),
+    (r"/data/sound/(atlanteans/saw|sawmill)/", "mechanical/saw"),
+    (r"/data/sound/(atlanteans/cutting|stonecutting)/|/barbarians/stonegrind", "mining/stone"),
+    (r"/data/sound/(hammering|smiths)/|/barbarians/blackwood", "impacts/tool"),
+    (r"/data/sound/metal/(goldping|ironping)", "impacts/metal"),
+    (r"/data/sound/metal/fizzle", "water/sizzle"),
+    (r"/data/sound/metal/furnace", "fire/burning"),
+    (r"/data/sound/empire/(beer|wine)bubble", "water/bubbles"),
+    (r"/data/sound/other/falling_tools", "impacts/metal"),
+    (r"/data/sound/(mill/|atlanteans/goldspin|barbarians/(weaver|mortar))", "mechanical/machine"),
+    (r"/data/sound/farm/scythe", "foraging/foliage"),
+    (r"/data/sound/fisher/", "water/splash"),
+)
+
+
+def label_widelands(path: str) -> str | None:
+    """Label of a widelands-data path: ``data/sound/woodcutting/woodcutting.ogg`` -> ``lumbering``,
+    ``data/sound/metal/ironping.ogg`` -> ``impacts/metal``; animals, tavern voices, music -> None."""
+    return _first_rule(path, _WIDELANDS_RULES)
+
+
+# FreedroidRPG (data/sound/effects): item handling, melee hits, a footstep, a chest, breaking glass.
+_FREEDROIDRPG_RULES: tuple[tuple[str, str | None], ...] = (
+    (r"/(music|voice_samples|tux_ingame_comments)/|scream", None),
+    (r"/effects/glass_break\.ogg$", "impacts/glass"),
+    (r"/item_sounds/drop_sword_sound\.ogg$", "handling/metal"),
+    (r"/item_sounds/drop_potion_sound\.ogg$", "handling/glass"),
+    (r"/item_sounds/drop_book_sound\.ogg$", "handling/paper"),
+    (r"/item_sounds/item_armour_put_sound_\d+\.ogg$", "handling/metal"),
+    (r"/item_sounds/item_(drop|range_weapon_put)_sound_\d+\.ogg$", "handling/generic"),
+    (r"/open_chest_sound\.ogg$", "doors/chest"),
+    (r"/effects/swing_then_hit_\d+\.ogg$", "impacts/flesh"),
+    (r"/effects/swing_then_nohit_\d+\.ogg$", "movement/swish"),
+    (r"/effects/tux_footstep\.ogg$", "footsteps/generic"),
+    (r"/effects/leaveelevator_sound_\d+\.ogg$", "mechanical/elevator"),
+)
+
+
+def label_freedroidrpg(path: str) -> str | None:
+    """Label of a freedroidrpg-data path: ``.../effects/item_sounds/drop_sword_sound.ogg`` -> ``handling/metal``,
+    ``.../effects/swing_then_hit_2.ogg`` -> ``impacts/flesh``; bot voices, Tux's comments, music -> None."""
+    return _first_rule(path, _FREEDROIDRPG_RULES)
+
+
+# Nexuiz (sound/ in data.pk3): footsteps, landings, shell casings, ricochets, bouncing grenades, water, machines.
+_NEXUIZ_RULES: tuple[tuple[str, str | None], ...] = (
+    (r"^sound/(announcer|player/[^/]+/|tutorial|ctf|kh|onslaught|nexball|domination)", None),
+    (r"^sound/misc/metalfootstep\d+\.wav$", "footsteps/metal"),
+    (r"^sound/misc/footstep\d+\.wav$", "footsteps/generic"),
+    (r"^sound/misc/metalhitground\d+\.ogg$", "impacts/metal"),
+    (r"^sound/misc/hitground\d+\.ogg$", "impacts/generic"),
+    (r"^sound/misc/(bodyimpact\d+|gib_splat\d+)\.wav$", "impacts/flesh"),
+    (r"^sound/misc/armorimpact\.wav$", "impacts/metal"),
+    (r"^sound/misc/outwater\.wav$", "water/splash"),
+    (r"^sound/weapons/(brass|casings)\d+\.ogg$", "impacts/metal"),
+    (r"^sound/weapons/(grenade_bounce\d+|ric\d+|tink\d+)\.ogg$", "impacts/metal"),
+    (r"^sound/weapons/(campingrifle_reload|weapon_switch)\.ogg$", "mechanical/gun"),
+    (r"^sound/ambient/water\.ogg$|^sound/desertfactory/pipewater_loop\.wav$", "water/flow"),
+    (r"^sound/weather/rain_\d+\.ogg$", "water/rain"),
+    (
+        r"^sound/ambient/(machine\d+|fan\d+)\.ogg$|^sound/desertfactory/(generator|machinevat)_loop\.wav$",
+        "mechanical/machine",
+    ),
+    (r"^sound/desertfactory/steam_(burst|fade|loop)\.(wav|ogg)$", "mechanical/steam"),
+    (r"^sound/plats/medplat\d+\.ogg$", "mechanical/platform"),
+)
+
+
+def label_nexuiz(path: str) -> str | None:
+    """Label of a Nexuiz sound (a member of ``data.pk3``): ``sound/misc/metalfootstep03.wav`` -> ``footsteps/metal``,
+    ``sound/weapons/casings2.ogg`` -> ``impacts/metal``; announcer, player voices, weapon fire -> None."""
+    p = path.replace("\\", "/").lower()
+    i = p.find("sound/")
+    return _first_rule(p[i:], _NEXUIZ_RULES) if i >= 0 else None
+
+
+# Warzone 2100 (audio/ in base.wz): construction, welding, ricochets, a collapsing building, vehicles, a splash.
+_WARZONE_RULES: tuple[tuple[str, str | None], ...] = (
+    (r"^audio/sfx/weapons/(build\d|bldstart|bldloop|weld-\d)\.ogg$", "construction/metal"),
+    (r"^audio/sfx/weapons/splash\.ogg$", "water/splash"),
+    (r"^audio/sfx/explons/richet\d\.ogg$", "impacts/metal"),
+    (r"^audio/sfx/explons/bldfall\.ogg$", "impacts/stone"),
+    (r"^audio/sfx/vehicle/(tread|con-move|con-move-off|con-shut-down|tstart|cyber-move)\.ogg$", "mechanical/vehicle"),
+    (r"^audio/sfx/building/(oilpump|steam)\.ogg$", "mechanical/machine"),
+)
+
+
+# Teeworlds (data/audio, WavPack): footsteps, landings, body impacts, the grappling hook's chain, skids, hammer.
+_TEEWORLDS_RULES: tuple[tuple[str, str | None], ...] = (
+    (r"/foley_foot_(left|right)-\d+\.wv$", "footsteps/generic"),
+    (r"/foley_land-\d+\.wv$", "impacts/generic"),
+    (r"/foley_body_(impact|splat)-\d+\.wv$", "impacts/flesh"),
+    (r"/hook_(attach|noattach)-\d+\.wv$", "mechanical/chain"),
+    (r"/sfx_skid-\d+\.wv$", "movement/skid"),
+    (r"/wp_hammer_hit-\d+\.wv$", "impacts/tool"),
+)
+
+
+def label_teeworlds(path: str) -> str | None:
+    """Label of a teeworlds-data path: ``data/audio/foley_foot_left-02.wv`` -> ``footsteps/generic``,
+    ``data/audio/hook_attach-01.wv`` -> ``mechanical/chain``; voices (``vo_*``), music, weapon fire, UI -> None."""
+    return _first_rule(path, _TEEWORLDS_RULES)
+
+
+def label_warzone2100(path: str) -> str | None:
+    """Label of a Warzone 2100 sound (a member of ``base.wz``): ``audio/sfx/weapons/weld-1.ogg`` ->
+    ``construction/metal``, ``audio/sfx/explons/richet2.ogg`` -> ``impacts/metal``; voices (``audio/extra``,
+    ``memressp``, ``taunts``), weapon fire and explosions -> None."""
+    p = path.replace("\\", "/").lower()
+    i = p.find("audio/")
+    return _first_rule(p[i:], _WARZONE_RULES) if i >= 0 else None
+
+
 # ------------------------------------------------------------------------------------------- sources
 
 
@@ -249,6 +412,19 @@ SOURCES: dict[str, Source] = {
     "0ad": Source("0ad", "0ad-data", "CC-BY-SA-3.0", label_0ad, ("usr/share/games/0ad/*.zip",), "1.38 GB"),
     "openarena": Source(
         "openarena", "openarena-data", "GPL-2+", label_openarena, ("usr/share/games/openarena/*.pk3",), "44 MB"
+    ),
+    "teeworlds": Source("teeworlds", "teeworlds-data", "CC-BY-SA-3.0", label_teeworlds, (), "7.6 MB"),
+    "megaglest": Source("megaglest", "megaglest-data", "CC-BY-SA-3.0", label_megaglest, (), "242 MB"),
+    "widelands": Source("widelands", "widelands-data", "GPL-2+", label_widelands, (), "381 MB"),
+    "freedroidrpg": Source("freedroidrpg", "freedroidrpg-data", "GPL-2+", label_freedroidrpg, (), "228 MB"),
+    "nexuiz": Source("nexuiz", "nexuiz-data", "GPL-2+", label_nexuiz, ("usr/share/games/nexuiz/data/*.pk3",), "267 MB"),
+    "warzone2100": Source(
+        "warzone2100",
+        "warzone2100-data",
+        "GPL-2+",
+        label_warzone2100,
+        ("usr/share/games/warzone2100/*.wz",),
+        "143 MB",
     ),
 }
 
@@ -480,7 +656,7 @@ def fetch_source(
 
 def _deb_version(deb: Path) -> str:
     m = re.match(r"[^_]+_([^_]+)_", deb.name)
-    return m.group(1) if m else "unknown"
+    return urllib.parse.unquote(m.group(1)) if m else "unknown"  # apt-get writes an epoch "2:" as "2%3a"
 
 
 def _extract(source: Source, deb: Path, version: str, staging: Path) -> FetchReport:
@@ -492,6 +668,9 @@ def _extract(source: Source, deb: Path, version: str, staging: Path) -> FetchRep
 
     def store(src_path: str, data: bytes, label: str) -> None:
         base = _safe_name(src_path.rsplit("/", 1)[-1])
+        if base.lower().endswith(_CONVERT_EXT):
+            data = _to_flac(data, src_path)
+            base = base.rsplit(".", 1)[0] + ".flac"
         rel = f"{label}/{base}"
         n = 1
         while rel in taken:  # same file name from two folders: keep both
@@ -584,6 +763,26 @@ def _scan_zip(
                     report.skipped += 1
                     continue
                 store(f"{archive_path}!{info.filename}", zf.read(info), label)
+
+
+def _to_flac(data: bytes, name: str) -> bytes:
+    """``data`` (a WavPack file) as FLAC, losslessly, through ffmpeg (libsndfile, which prepare uses, cannot read
+    WavPack). ffmpeg writes to a file, not a pipe: only a seekable output gets the stream length into FLAC's header
+    (without it libsndfile reports a length of 2^64 frames)."""
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        raise FetchError(f"{name}: WavPack needs ffmpeg to convert it to FLAC; install ffmpeg (apt-get install ffmpeg)")
+    with tempfile.TemporaryDirectory(prefix=".wv2flac-") as tmp:
+        out = Path(tmp) / "out.flac"
+        cmd = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-f", "wv", "-i", "pipe:0", str(out)]
+        try:
+            proc = subprocess.run(cmd, input=data, capture_output=True, timeout=120)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise FetchError(f"{name}: ffmpeg could not convert it ({e})") from None
+        if proc.returncode != 0 or not out.is_file():
+            why = proc.stderr.decode(errors="replace").strip().splitlines()
+            raise FetchError(f"{name}: ffmpeg could not convert it ({why[-1] if why else proc.returncode})")
+        return out.read_bytes()
 
 
 def counts_table(counts: dict[str, int]) -> str:

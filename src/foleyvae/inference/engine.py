@@ -257,7 +257,7 @@ class _Path:
         torch.mean(z, dim=1, out=self.latent_mean_t)
         y = self.model.decode(self.z_t)[0]
         self.y_t.copy_(y)
-        return math.isfinite(float(np.sum(self.y))) and math.isfinite(float(np.sum(self.latent_mean)))
+        return math.isfinite(float(self.y.sum())) and math.isfinite(float(self.latent_mean.sum()))
 
     def process(
         self, x: np.ndarray, dry: np.ndarray, lat_target: np.ndarray, sc_target: np.ndarray, temperature: float
@@ -424,7 +424,7 @@ class StreamingEngine:
         temperature = float(sc[SLOT.temperature])
         sc_target = self._sc_target_view(sc)
 
-        bad_in = not math.isfinite(float(np.sum(block)))
+        bad_in = not math.isfinite(float(block.sum()))
         src = self._zeros if bad_in else block
         # input gain: linear ramp from the last block's gain to the target
         g0 = gain_t if self._gain_state < 0 else self._gain_state
@@ -461,7 +461,7 @@ class StreamingEngine:
             self._limit(out, thr)
         if not ok:
             self._path.reset()  # a NaN inside the model's state would poison every later block
-        if bad_in or not ok or not math.isfinite(float(np.sum(out))):
+        if bad_in or not ok or not math.isfinite(float(out.sum())):
             out[:] = 0.0
             self.stats.nan_blocks += 1
         elif calls:

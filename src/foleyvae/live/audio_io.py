@@ -18,6 +18,12 @@ round-trip latency. After an underrun (the period played silence) the late block
 into the next block) until the latency is back at the prefill; else it would grow a block per underrun. The
 recorded take is delay-compensated (the engine's ``latency_samples`` are dropped, and zeros are pushed through
 the engine at the end to flush its tail), so ``take[t]`` lines up with ``dry[t]``.
+
+That block mode needs the device period to be the engine block at the model's rate. Otherwise (the default now:
+PortAudio picks its period, ``device_block=0``, because a fixed size costs one more block on JACK; a device rate
+other than the model's; or ``prefill_blocks=0``) the session runs in the sample mode of :mod:`.adapter`: sample
+FIFOs, resampling (:mod:`.resample`) and re-blocking around the same engine, in the callback itself when
+``prefill_blocks`` is 0 (one engine thread, no margin, the lowest latency) or in the worker otherwise.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from foleyvae.errors import FoleyError, first_line
 from foleyvae.inference.control_spec import CONTROLS, control
 from foleyvae.inference.controls import ControlError, Controls
 from foleyvae.inference.engine import StreamingEngine
+from foleyvae.live.adapter import DeviceAdapter
 from foleyvae.live.backends import DuplexBackend, SoundDeviceBackend, import_sounddevice, list_devices
 from foleyvae.live.realtime import RT_PRIORITY_CALLBACK, RT_PRIORITY_WORKER, promote_thread
 
@@ -53,6 +60,13 @@ __all__ = [
     "import_sounddevice",
     "list_devices",
 ]
+
+
+def _p99(times: np.ndarray, n: int) -> float:
+    """99th percentile of the first ``min(n, size)`` entries of a timing ring (0 when empty)."""
+    m = min(n, times.size)
+    return float(np.percentile(times[:m], 99)) if m else 0.0
+
 
 class BlockRing:
     """Single-producer single-consumer ring of ``[C, n]`` float32 blocks, preallocated.
@@ -112,6 +126,9 @@ class LiveStats:
     realtime_callback: bool = False  # SCHED_FIFO granted to the device callback / engine worker thread
     realtime_worker: bool = False
     engine: dict[str, Any] = field(default_factory=dict)
+    adapter: dict[str, Any] = field(default_factory=dict)  # the sample mode's counters (live.adapter.AdapterStats)
+    block_ms_p99: float = 0.0  # 99th percentile of the engine's time per block
+    callback_ms_p99: float = 0.0  # ... of the device callback's time (sample mode: resampling and, prefill 0, engine)
 
     @property
     def xruns(self) -> int:
@@ -214,8 +231,25 @@ class LiveSession:
         gc_freeze: bool = True,
         realtime: bool = True,
         backend: DuplexBackend | None = None,
+        device_rate: int | None = None,
+        device_block: int = 0,
+        resampler: str = "fir",
+        settle_s: float = 0.5,
+        monitor: Callable[[np.ndarray, np.ndarray], None] | None = None,
     ) -> None:
         self.engine = engine
+        # the device: its rate (None: the model's; another rate is resampled in the path) and the block size asked of
+        # PortAudio (0: the host's own period; on JACK a fixed size costs one more block of latency, see live.adapter)
+        self.device_rate = int(device_rate) if device_rate else int(engine.sample_rate)
+        self.device_block = int(device_block)
+        self.resampler = resampler
+        self.monitor = monitor  # called with (x, y) [C, n] after each engine block, in the engine's thread
+        self._mode: str | None = None  # "block" (device period == engine block, same rate, prefill > 0) or "sample"
+        self._skip = int(engine.latency_samples)  # take samples still to drop (the take lines up with the dry input)
+        self.block_times = np.zeros(1 << 16, np.float64)  # seconds per engine block (a ring; p99 in stats)
+        self.callback_times = np.zeros(1 << 16, np.float64)  # seconds per device callback in the sample mode
+        self._n_block_times = 0
+        self._n_callback_times = 0
         self.backend: DuplexBackend = backend if backend is not None else SoundDeviceBackend()
         self.gc_freeze = bool(gc_freeze)  # True: objects alive at start() leave the collector's view (see start)
         self._gc_frozen = False
@@ -252,13 +286,18 @@ class LiveSession:
         self._threads: list[threading.Thread] = []
         self._stream: Any = None
         self._error: BaseException | None = None
+        # the sample mode (any period, any device rate); prefill 0 runs the engine in the device callback
+        pre = round(self.prefill_blocks * n * self.device_rate / engine.sample_rate)
+        self.adapter = DeviceAdapter(
+            self._run_block, c, n, engine.sample_rate, self.device_rate, pre, resampler, settle_s, latency_recover_s
+        )
 
     # ------------------------------------------------------------------------------------------ latency
-    def latency(self) -> dict[str, float]:
+    def latency(self) -> dict[str, Any]:
         """Latency budget in samples and ms (ARCHITECTURE.md section 4); device latency once the stream runs."""
         lat = self.engine.latency()
         sr = self.engine.sample_rate
-        d: dict[str, float] = dict(lat.as_dict())
+        d: dict[str, Any] = dict(lat.as_dict())
         d["ring_prefill_samples"] = self.prefill_blocks * self.engine.block_size
         dev_in = dev_out = 0.0
         if self._stream is not None:
@@ -268,7 +307,46 @@ class LiveSession:
         d["device_output_ms"] = 1000.0 * dev_out
         total = lat.io_samples + d["ring_prefill_samples"]
         d["round_trip_ms"] = 1000.0 * total / sr + 1000.0 * (dev_in + dev_out)
+        d["device_rate"] = self.device_rate
+        d["mode"] = self._mode or ("sample" if self._needs_sample_mode(self.device_block) else "block")
+        if d["mode"] == "sample":  # in device samples: the resamplers, the model, the settled FIFO
+            a = self.adapter
+            d["resampler_delay_samples"] = a.resampler_delay_samples
+            d["settle_samples"] = a.stats.settle_samples + a.stats.underrun_samples - a.stats.dropped_samples
+            model = lat.samples * self.device_rate / sr
+            d["round_trip_ms"] = 1000.0 * (
+                (a.prefill + model + a.resampler_delay_samples + max(0, d["settle_samples"])) / self.device_rate
+            ) + 1000.0 * (dev_in + dev_out)
         return d
+
+    def _needs_sample_mode(self, frames: int) -> bool:
+        """The sample mode unless the device period is the engine block, at its rate, with a worker margin."""
+        eng = self.engine
+        return frames != eng.block_size or self.device_rate != eng.sample_rate or self.prefill_blocks == 0
+
+    def _run_block(self, x: np.ndarray) -> np.ndarray:
+        """One engine block ``[C, n]`` -> output ``[C, n]``: timed, monitored, recorded (in the engine's thread)."""
+        t0 = time.perf_counter()
+        y = self.engine.process(x)
+        self.block_times[self._n_block_times % self.block_times.size] = time.perf_counter() - t0
+        self._n_block_times += 1
+        if self.monitor is not None:
+            self.monitor(x, y)
+        if self.record is not None:
+            self._skip = self._record(x, y, self._skip)
+        return y
+
+    def _sample_callback(self, indata: np.ndarray, outdata: np.ndarray) -> None:
+        t0 = time.perf_counter()
+        a = self.adapter
+        a.push_input(indata)
+        if self.prefill_blocks == 0:
+            a.pump()  # the engine runs here, on the device thread
+        else:
+            self._wake.set()
+        a.pull_output(outdata)
+        self.callback_times[self._n_callback_times % self.callback_times.size] = time.perf_counter() - t0
+        self._n_callback_times += 1
 
     # ------------------------------------------------------------------------------------------ threads
     def _callback(self, indata: np.ndarray, outdata: np.ndarray, frames: int, status: Any) -> None:
@@ -291,7 +369,12 @@ class LiveSession:
             st.status_output_overflow += int(bool(status.output_overflow))
             st.status_output_underflow += int(bool(status.output_underflow))
             st.status_priming += int(bool(status.priming_output))
-        if frames != self.engine.block_size:  # PortAudio honours blocksize; guard anyway, never raise here
+        if self._mode is None:
+            self._mode = "sample" if self._needs_sample_mode(frames) else "block"
+        if self._mode == "sample":
+            self._sample_callback(indata, outdata)
+            return
+        if frames != self.engine.block_size:  # the period changed under the block mode: drop it, never raise here
             outdata.fill(0.0)
             self.in_ring.overruns += 1  # a dropped input block (stop() copies the rings' counts into stats)
             return
@@ -321,21 +404,23 @@ class LiveSession:
     def _worker(self) -> None:
         eng = self.engine
         n, c = eng.block_size, eng.channels
-        skip = eng.latency_samples  # take samples to drop so that it lines up with the dry input
-        recording = self.record is not None
+        recording = self.record is not None  # (the take's alignment state is self._skip, kept by _run_block)
         if self.realtime:
             self.stats.realtime_worker = promote_thread(RT_PRIORITY_WORKER)
         try:
             while not self._stop.is_set():
+                if self._mode == "sample":
+                    if self.prefill_blocks > 0:  # else the callback pumps
+                        self.adapter.pump()
+                    self._wake.wait(0.05)
+                    self._wake.clear()
+                    continue
                 if len(self.in_ring) == 0:  # idle until the callback brings a block
                     self._wake.wait(0.05)
                     self._wake.clear()
                     continue
                 self.in_ring.pop(self._block)
-                y = eng.process(self._block)
-                self.out_ring.push(y)
-                if recording:
-                    skip = self._record(self._block, y, skip)
+                self.out_ring.push(self._run_block(self._block))
             if recording:  # flush the engine's delay so the take is as long as the dry input
                 zeros = np.zeros((c, n), np.float32)
                 pending = eng.latency_samples
@@ -437,7 +522,7 @@ class LiveSession:
         sys.setswitchinterval(min(self._switch_interval, self.switch_interval_s))
         try:
             self._stream = self.backend.open(
-                eng.sample_rate, eng.block_size, eng.channels, self.input_device, self.output_device, self._callback
+                self.device_rate, self.device_block, eng.channels, self.input_device, self.output_device, self._callback
             )
         except Exception as e:
             self._restore_process_state()
@@ -480,6 +565,12 @@ class LiveSession:
         st.out_overruns = self.out_ring.overruns
         # the output ring runs dry only if the worker fell behind; count it (the prefill covers the start)
         st.out_underruns = self.out_ring.underruns
+        a = self.adapter.stats
+        st.out_underruns += a.underruns
+        st.in_overruns += a.overruns
+        st.adapter = dict(a.__dict__)
+        st.block_ms_p99 = 1000.0 * _p99(self.block_times, self._n_block_times)
+        st.callback_ms_p99 = 1000.0 * _p99(self.callback_times, self._n_callback_times)
         e = self.engine.stats
         st.engine = {
             "blocks": e.blocks,

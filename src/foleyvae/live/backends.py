@@ -78,7 +78,8 @@ def list_devices() -> str:
 
 
 class SoundDeviceBackend:
-    """PortAudio through sounddevice: ``sd.Stream`` with a fixed block size, float32."""
+    """PortAudio through sounddevice, float32. ``block_size`` 0 lets the host pick its period (on JACK: the server's; a
+    fixed size there costs one more block of latency): the session then re-blocks (``live.adapter``)."""
 
     name = "sounddevice"
 

@@ -19,6 +19,7 @@ Routes (all need the session token, as ``?token=`` or the ``X-Studio-Token`` hea
 ``POST /api/takes/{id}/mux?name=V``        raw video body -> the video with the take as its sound (ffmpeg)
 ``GET|POST /api/presets[/{name}]``         control presets (JSON, with their model; ``?overwrite=1`` replaces)
 ``WS /ws``                                 live audio: binary frames (see session.FRAME_HEADER) + JSON controls
+``/api/native/...``                        the native audio route: a local device (``routes/native``)
 =========================================  ==================================================================
 
 The routes live in ``routes/`` (one ``APIRouter`` per area, built from the :class:`Studio` in ``state``), the
@@ -46,6 +47,7 @@ from foleyvae.errors import FoleyError
 from foleyvae.studio.limits import HttpError
 from foleyvae.studio.routes.common import err
 from foleyvae.studio.routes.models import models_router
+from foleyvae.studio.routes.native import native_router
 from foleyvae.studio.routes.pages import pages_router
 from foleyvae.studio.routes.presets import presets_router
 from foleyvae.studio.routes.render import render_router
@@ -104,7 +106,8 @@ def create_app(cfg: StudioConfig, studio: Studio | None = None) -> FastAPI:
     async def http_error(request: Request, exc: HttpError) -> JSONResponse:
         return err(exc.status, exc.message)
 
-    for build in (pages_router, models_router, samples_router, render_router, takes_router, presets_router):
+    builds = (pages_router, models_router, samples_router, render_router, takes_router, presets_router, native_router)
+    for build in builds:
         app.include_router(build(st))
 
     @app.websocket("/ws")

@@ -33,6 +33,7 @@ from foleyvae.utils.atomic import atomic_write_text
 __all__ = [
     "FRAME_HEADER",
     "FLAG_RECORD",
+    "FLAG_SPLIT",
     "ModelEntry",
     "ModelCatalog",
     "SessionFolder",
@@ -50,6 +51,9 @@ __all__ = [
 # [C * n] channel-planar. The reply echoes the header so the page can measure the round trip per block.
 FRAME_HEADER = struct.Struct("<IId")
 FLAG_RECORD = 1
+# With FLAG_RECORD: this block starts a new take (a loop pass): the take being recorded closes before it, and the
+# new one takes the metadata armed last (the page sends ``record`` with the pass's picture time just before).
+FLAG_SPLIT = 2
 SAMPLE_LIBRARY = Path(__file__).resolve().parent.parent / "assets" / "samples"
 
 
@@ -375,8 +379,8 @@ class SessionFolder:
 
         d = self.new_take_dir(prefix)
         if dry.size:
-            make_private(save(d / "dry.wav", dry, sample_rate))
-        make_private(save(d / "wet.wav", wet, sample_rate))
+            make_private(save(d / "dry.wav", dry, sample_rate, subtype="PCM_24"))
+        make_private(save(d / "wet.wav", wet, sample_rate, subtype="PCM_24"))
         record = {
             "id": d.name,
             "kind": prefix,
@@ -527,7 +531,8 @@ class PageStream:
         self.state: dict[str, Any] = {}
         self._rec_dry: list[np.ndarray] | None = None
         self._rec_wet: list[np.ndarray] = []
-        self._rec_meta: dict[str, Any] = {}
+        self._rec_meta: dict[str, Any] = {}  # the take being recorded
+        self._armed_meta: dict[str, Any] = {}  # for the next take (arm_record), taken when it starts
         # A take lives in memory until it stops (~0.35 MB per second per channel, dry + wet): it is closed at this
         # length, and flagged frames after it are dropped until the page stops recording (or arms a new take).
         self.max_take_frames = max(1, int(max_take_seconds * float(model.sample_rate)))
@@ -546,8 +551,9 @@ class PageStream:
         self.state.update(update)
 
     def arm_record(self, meta: dict[str, Any]) -> None:
-        """The next frames flagged FLAG_RECORD start a take with this metadata (video time, source...)."""
-        self._rec_meta = dict(meta)
+        """The next take (the next frames flagged FLAG_RECORD, or FLAG_SPLIT) starts with this metadata (video
+        time, source...); a take already being recorded keeps its own."""
+        self._armed_meta = dict(meta)
         self._capped = False
 
     def process_frame(self, frame: bytes) -> tuple[bytes, dict[str, Any] | None, dict[str, Any] | None]:
@@ -565,7 +571,7 @@ class PageStream:
         ms = 1000.0 * (time.perf_counter() - t0)
         self.blocks += 1
         self.proc_ms_max = max(self.proc_ms_max, ms)
-        take = self._record(x, y, bool(flags & FLAG_RECORD))
+        take = self._record(x, y, bool(flags & FLAG_RECORD), bool(flags & FLAG_SPLIT))
         reply = FRAME_HEADER.pack(seq, flags, t_client) + y.astype("<f4").tobytes()
         stats = None
         now = time.perf_counter()
@@ -591,21 +597,29 @@ class PageStream:
             }
         return reply, stats, take
 
-    def _record(self, x: np.ndarray, y: np.ndarray, flagged: bool) -> dict[str, Any] | None:
-        """Append a flagged block ``[C, n]`` to the take; returns the take record when it closes here."""
+    def _record(self, x: np.ndarray, y: np.ndarray, flagged: bool, split: bool = False) -> dict[str, Any] | None:
+        """Append a flagged block ``[C, n]`` to the take; returns the take record when it closes here (at an
+        unflagged block, at the length cap, or before a FLAG_SPLIT block, which starts the next take)."""
         if not flagged:
             self._capped = False
             return self.finish_take() if self._rec_dry is not None else None
+        closed = None
+        if split:
+            closed = self.finish_take()
+            self._capped = False
         if self._capped:
-            return None
+            return closed
         if self._rec_dry is None:
             self._rec_dry, self._rec_wet, self._rec_frames = [], [], 0
-        room = self.max_take_frames - self._rec_frames
+            self._rec_meta, self._armed_meta = self._armed_meta, {}
+        room = max(0, self.max_take_frames - self._rec_frames)
         self._rec_dry.append(x[:, :room].copy())
         self._rec_wet.append(y[:, :room].copy())
         self._rec_frames += min(room, x.shape[1])
         if self._rec_frames < self.max_take_frames:
-            return None
+            return closed
+        if closed is not None:  # one take per frame: this one closes at the cap on the next block
+            return closed
         self._capped = True
         self._rec_meta["stopped"] = self.LIMIT_REACHED
         return self.finish_take()

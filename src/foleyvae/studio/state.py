@@ -101,6 +101,7 @@ class Studio:
         self.live_owner: Any = None  # the PageSocket that owns the live stream (ws)
         self.live: PageStream | None = None  # the live page's session (inspection by tests and benchmarks)
         self.connections: Any = None  # the server's ConnectionGuard once served (studio.server; tests read it)
+        self.native: Any = None  # the native audio route (routes/native: studio.native.NativeRoute)
         self.logins = LoginCodes()  # one-time codes for opening the browser without the token on its command line
         self.remote = RemoteControls(self)  # OSC (``--osc-port``) -> the live stream and the page (studio.remote)
 

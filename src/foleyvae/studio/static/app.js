@@ -345,7 +345,14 @@ const HEADER = 16;
 function onWorklet(m) {
   if (m.type === "block") {
     if (!ws || ws.readyState !== 1 || !liveReady) return;
-    if (m.rec && pendingRecordMeta) {
+    let flags = m.rec ? 1 : 0;
+    // recording from picture (transport.js): the first block of each take, a loop pass included, carries its
+    // picture time; a new pass also flags the block (2: FLAG_SPLIT) so the server starts a new take there
+    const pic = studio.transport ? studio.transport.onBlock(m.t / 1000, m.rec) : null;
+    if (pic) {
+      ws.send(JSON.stringify({ type: "record", on: true, video_time: pic.video_time, source: studio.running || "live" }));
+      if (pic.split) flags |= 2;
+    } else if (m.rec && pendingRecordMeta) {
       // first recorded block: tell the server where in the picture this take starts
       const meta = pendingRecordMeta;
       pendingRecordMeta = null;
@@ -355,7 +362,7 @@ function onWorklet(m) {
     const buf = new ArrayBuffer(HEADER + m.data.byteLength);
     const dv = new DataView(buf);
     dv.setUint32(0, m.seq, true);
-    dv.setUint32(4, m.rec ? 1 : 0, true);
+    dv.setUint32(4, flags, true);
     dv.setFloat64(8, m.t, true);
     new Float32Array(buf, HEADER).set(m.data);
     ws.send(buf);
@@ -487,10 +494,13 @@ function toggleRecord() {
   if (!recording) {
     if (!studio.running) return showError("start a sample or the microphone first");
     recording = true;
-    const sync = $("sync-video").checked && video.src;
-    pendingRecordMeta = { ctxTime: ctx.currentTime, videoTime: sync ? video.currentTime : 0 };
-    if (sync) video.play().catch(() => {});
-    node.port.postMessage({ type: "record", on: true });
+    const sync = $("sync-video").checked && video.src && studio.transport;
+    const go = () => recording && node && node.port.postMessage({ type: "record", on: true });
+    pendingRecordMeta = sync ? null : { ctxTime: ctx.currentTime, videoTime: 0 };
+    if (studio.transport) studio.transport.syncing = false; // set again once the picture plays (sync only)
+    // from picture: the flag goes on once the picture plays from the take's start (transport.js stamps the blocks)
+    if (sync) studio.transport.recordFromPicture().then(go, (e) => (showError(e.message || e), go()));
+    else go();
     $("record").classList.add("on");
     $("record").textContent = "\u25A0 Stop recording";
   } else {
@@ -531,6 +541,7 @@ async function refreshTakes() {
       (t.has_dry ? ` <a href="${dry}" download="${t.id}-dry.wav" class="dl-dry">dry.wav</a>` : "") +
       (t.kind === "take" ? ` <button class="mux" data-id="${t.id}">video + take</button>` : "") +
       `</div>`;
+    if (studio.transport) studio.transport.decorateTake(li, t);
     ul.appendChild(li);
   }
   ul.querySelectorAll("button.mux").forEach((b) => b.addEventListener("click", guard(() => muxTake(b.dataset.id, b))));
@@ -849,6 +860,11 @@ function wire() {
     if (videoFile) $("video").src = URL.createObjectURL(videoFile);
   });
 }
+
+// for transport.js
+studio.token = TOKEN;
+studio.showError = showError;
+studio.audioTime = () => (ctx ? ctx.currentTime : null);
 
 wire();
 drawXY();

@@ -1,0 +1,236 @@
+"""The studio's native audio route: the open model on a local audio device (PortAudio: JACK, ALSA, CoreAudio...).
+
+The page stays the control surface and the display; the audio never crosses the browser::
+
+    device --PortAudio--> LiveSession (live.audio_io: re-blocking, resampling, the engine) --> device
+                                      \\--monitor(x, y)--> NativeMeter --GET /api/native/status--> page meters
+
+The engine is a :class:`~foleyvae.inference.engine.StreamingEngine` on its own instance of the open model (the
+page's browser stream and offline renders keep theirs), run by one thread: the device callback when ``prefill`` is
+0 (lowest latency), else the session's worker. Control messages are validated by the same spec as the browser
+route's (``security.validate_controls``) and applied by the same ``session.apply_controls``.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from foleyvae.errors import FoleyError
+from foleyvae.inference.engine import StreamingEngine
+from foleyvae.inference.mixing import material_table
+from foleyvae.live.audio_io import LiveSession
+from foleyvae.live.backends import import_sounddevice
+from foleyvae.studio.security import SecurityError, validate_controls
+from foleyvae.studio.session import apply_controls, latent_std
+from foleyvae.studio.state import Studio
+
+__all__ = ["NativeMeter", "NativeOptions", "NativeRoute", "list_audio_devices"]
+
+WAVE_POINTS = 512  # engine blocks kept for the page's waveform (min/max per block)
+MAX_BLOCK = 8192
+DEVICE_RATES = (32000, 44100, 48000, 88200, 96000)
+
+
+class NativeMeter:
+    """Levels and a min/max waveform of the input and output, per engine block (``monitor`` runs in the engine's
+    thread: a few numpy reductions of the block, into preallocated arrays; the page polls :meth:`snapshot`)."""
+
+    def __init__(self, points: int = WAVE_POINTS) -> None:
+        self.wave = np.zeros((4, points), np.float32)  # in min, in max, out min, out max
+        self.n = 0
+        self.peak = np.zeros(2, np.float64)  # since the last snapshot: in, out
+        self.sq = np.zeros(2, np.float64)  # sum of squares since the last snapshot
+        self.count = 0
+
+    def monitor(self, x: np.ndarray, y: np.ndarray) -> None:
+        """One block ``x``/``y`` ``[C, n]`` (the engine's input and output)."""
+        i = self.n % self.wave.shape[1]
+        self.wave[0, i], self.wave[1, i] = x.min(), x.max()
+        self.wave[2, i], self.wave[3, i] = y.min(), y.max()
+        self.peak[0] = max(self.peak[0], float(abs(self.wave[0, i])), float(self.wave[1, i]))
+        self.peak[1] = max(self.peak[1], float(abs(self.wave[2, i])), float(self.wave[3, i]))
+        self.sq[0] += float(np.vdot(x, x))
+        self.sq[1] += float(np.vdot(y, y))
+        self.count += x.size
+        self.n += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        """Levels since the last call (rms, peak) and the waveform, oldest first."""
+        k = self.wave.shape[1]
+        order = np.arange(self.n, self.n + k) % k if self.n >= k else np.arange(self.n)
+        w = np.round(self.wave[:, order].astype(np.float64), 4)
+        c = max(1, self.count)
+        out = {
+            "in_rms": round(float(np.sqrt(self.sq[0] / c)), 6),
+            "out_rms": round(float(np.sqrt(self.sq[1] / c)), 6),
+            "in_peak": round(float(self.peak[0]), 6),
+            "out_peak": round(float(self.peak[1]), 6),
+            "blocks": self.n,
+            "wave": {
+                "in_min": w[0].tolist(),
+                "in_max": w[1].tolist(),
+                "out_min": w[2].tolist(),
+                "out_max": w[3].tolist(),
+            },  # fmt: skip
+        }
+        self.peak[:] = 0.0
+        self.sq[:] = 0.0
+        self.count = 0
+        return out
+
+
+@dataclass(frozen=True)
+class NativeOptions:
+    """What the page picks: devices (PortAudio ids or names; None: the defaults), engine block (samples at the
+    model's rate, >= its hop), prefill (0: the engine in the device callback), device rate (None: the model's)."""
+
+    input_device: int | str | None = None
+    output_device: int | str | None = None
+    block: int = 256
+    prefill: int = 0
+    device_rate: int | None = None
+    resampler: str = "fir"
+
+    @classmethod
+    def parse(cls, body: Any, hop: int) -> NativeOptions:
+        """The page's JSON -> options; SecurityError (one line) naming the bad field."""
+        if not isinstance(body, dict):
+            raise SecurityError("expected a JSON object")
+        unknown = set(body) - {"input_device", "output_device", "block", "prefill", "device_rate", "resampler"}
+        if unknown:
+            raise SecurityError(f"unknown field {sorted(unknown)[0]!r}")
+        block = _int(body.get("block", 256), "block", hop, MAX_BLOCK)
+        prefill = _int(body.get("prefill", 0), "prefill", 0, 4)
+        rate = body.get("device_rate")
+        if rate is not None and _int(rate, "device_rate", 8000, 192000) not in DEVICE_RATES:
+            raise SecurityError(f"device_rate must be one of {', '.join(map(str, DEVICE_RATES))}")
+        resampler = body.get("resampler", "fir")
+        if resampler not in ("fir", "soxr"):
+            raise SecurityError("resampler must be 'fir' or 'soxr'")
+        dev_in = _device(body.get("input_device"), "input_device")
+        dev_out = _device(body.get("output_device"), "output_device")
+        return cls(dev_in, dev_out, block, prefill, rate, resampler)
+
+
+def _int(v: Any, name: str, lo: int, hi: int) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+        raise SecurityError(f"{name} must be an integer in {lo}..{hi}")
+    return v
+
+
+def _device(v: Any, name: str) -> int | str | None:
+    if v is None or (isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 4096):
+        return v
+    if isinstance(v, str) and 0 < len(v) <= 200 and v.isprintable():
+        return v
+    raise SecurityError(f"{name} must be a device id, a device name or null")
+
+
+def list_audio_devices(refresh: bool = True) -> list[dict[str, Any]]:
+    """PortAudio's devices (``refresh``: re-scan, so a server or interface started since shows up)."""
+    sd = import_sounddevice()
+    if refresh:
+        sd._terminate()  # sounddevice's documented way to re-scan: re-initialise PortAudio
+        sd._initialize()
+    apis = sd.query_hostapis()
+    out = []
+    for i, d in enumerate(sd.query_devices()):
+        out.append({
+            "id": i,
+            "name": str(d["name"]),
+            "hostapi": str(apis[d["hostapi"]]["name"]),
+            "inputs": int(d["max_input_channels"]),
+            "outputs": int(d["max_output_channels"]),
+            "default_rate": float(d["default_samplerate"]),
+        })  # fmt: skip
+    return out
+
+
+class NativeRoute:
+    """The native session of one studio: start/stop, controls, status (thread-safe; one session at a time)."""
+
+    def __init__(self, st: Studio) -> None:
+        self.st = st
+        self._lock = threading.Lock()
+        self.session: Any = None  # live.audio_io.LiveSession while running
+        self.meter: NativeMeter | None = None
+        self.options: NativeOptions | None = None
+        self.model_name: str | None = None
+        self._std: np.ndarray | None = None
+        self._steer: Any = None
+        self._labels: list[str] = []
+        self.last_stats: dict[str, Any] | None = None
+
+    def start(self, body: Any) -> dict[str, Any]:
+        """Open the device with the open model (a running session is stopped first); blocks while the model loads."""
+        import torch
+
+        if self.st.entry is None:
+            raise SecurityError("no model is open; pick one in the Model panel")
+        with self._lock:
+            self._stop_locked()
+            model = self.st.entry.load()  # its own instance: the browser stream and renders keep theirs
+            opts = NativeOptions.parse(body, int(model.hop_length))
+            torch.set_num_threads(1)  # one engine thread (the process-wide torch pool is not used by the studio's)
+            torch.set_flush_denormal(True)
+            engine = StreamingEngine(model, opts.block)
+            meter = NativeMeter()
+            session = LiveSession(engine, opts.input_device, opts.output_device, prefill_blocks=opts.prefill,
+                                  device_rate=opts.device_rate, resampler=opts.resampler, monitor=meter.monitor,
+                                  gc_freeze=False)  # fmt: skip  # the server keeps making objects: no freeze
+            table = material_table(model)
+            session.start()  # FoleyError with a one-line reason when the device refuses
+            self.session, self.meter, self.options, self.model_name = session, meter, opts, str(model.name)
+            self._std, self._steer, self._labels = latent_std(model), table.steer, sorted(table.choices())
+            return self._status_locked()
+
+    def stop(self) -> dict[str, Any]:
+        with self._lock:
+            self._stop_locked()
+            return self._status_locked()
+
+    def _stop_locked(self) -> None:
+        if self.session is None:
+            return
+        session, self.session = self.session, None
+        try:
+            stats = session.stop()
+            self.last_stats = {**stats.as_dict(), "latency": session.latency()}
+        except FoleyError as e:
+            self.last_stats = {"error": str(e)}
+
+    def set_controls(self, msg: Any) -> None:
+        """A control message (the browser route's format), validated whole, then applied."""
+        with self._lock:
+            if self.session is None or self._std is None:
+                raise SecurityError("the native route is not running")
+            engine = self.session.engine
+            update = validate_controls(msg, int(engine.controls.latent_size), self._labels)
+            apply_controls(engine, update, self._std, self._steer)
+
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            return self._status_locked()
+
+    def _status_locked(self) -> dict[str, Any]:
+        s = self.session
+        if s is None:
+            return {"running": False, "last": self.last_stats}
+        a = s.adapter.stats
+        st = s.stats
+        xruns = st.status_events + a.underruns + a.overruns + s.in_ring.overruns + s.out_ring.underruns
+        assert self.meter is not None and self.options is not None
+        return {
+            "running": True,
+            "model": self.model_name,
+            "options": {**self.options.__dict__},
+            "latency": s.latency(),
+            "callbacks": st.callbacks,
+            "xruns": int(xruns),
+            "engine_max_ms": round(1000.0 * s.engine.stats.max_process_s, 3),
+            "meters": self.meter.snapshot(),
+        }
