@@ -165,15 +165,17 @@ class NativeRoute:
         self._labels: list[str] = []
         self.last_stats: dict[str, Any] | None = None
 
-    def start(self, body: Any) -> dict[str, Any]:
-        """Open the device with the open model (a running session is stopped first); blocks while the model loads."""
+    def start(self, body: Any, tab_id: str | None = None) -> dict[str, Any]:
+        """Open the device with the asking tab's model (``tabs``; a running session is stopped first); blocks while
+        the model loads."""
         import torch
 
-        if self.st.entry is None:
+        entry = self.st.tab(tab_id).entry
+        if entry is None:
             raise SecurityError("no model is open; pick one in the Model panel")
         with self._lock:
             self._stop_locked()
-            model = self.st.entry.load()  # its own instance: the browser stream and renders keep theirs
+            model = entry.load()  # its own instance: the browser stream and renders keep theirs
             opts = NativeOptions.parse(body, int(model.hop_length))
             torch.set_num_threads(1)  # one engine thread (the process-wide torch pool is not used by the studio's)
             torch.set_flush_denormal(True)

@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from foleyvae.studio.native import NativeRoute, list_audio_devices
-from foleyvae.studio.routes.common import json_body
+from foleyvae.studio.routes.common import json_body, tab_of
 from foleyvae.studio.state import Studio
 
 
@@ -39,7 +39,7 @@ def native_router(st: Studio) -> APIRouter:
     @router.post("/api/native/start")
     async def start(request: Request) -> dict[str, Any]:
         body = await json_body(st, request)
-        return await asyncio.to_thread(native.start, body if body is not None else {})
+        return await asyncio.to_thread(native.start, body if body is not None else {}, tab_of(request))
 
     @router.post("/api/native/stop")
     async def stop() -> dict[str, Any]:
