@@ -7,7 +7,7 @@ pass silently in CI.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
     torch.set_flush_denormal(True)
     torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def _main_thread_keeps_normal_scheduling() -> Iterator[None]:
+    """No test may leave pytest's thread real-time: everything it starts afterwards (Chromium, ffmpeg) would
+    inherit SCHED_FIFO, and one spinning child then starves the machine (a CI run timed out that way)."""
+    yield
+    if hasattr(os, "sched_getscheduler"):
+        assert os.sched_getscheduler(0) == os.SCHED_OTHER, "a test left pytest's thread with real-time scheduling"
 
 
 @pytest.hookimpl(hookwrapper=True)

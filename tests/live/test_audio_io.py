@@ -38,7 +38,10 @@ def test_monitor_latency_recovers_after_an_underrun() -> None:
 
     n, prefill, sr = 256, 2, 44100
     session = LiveSession(
-        StreamingEngine(ToyStream(sample_rate=sr), n), prefill_blocks=prefill, latency_recover_s=2 * n / sr
+        StreamingEngine(ToyStream(sample_rate=sr), n),
+        prefill_blocks=prefill,
+        latency_recover_s=2 * n / sr,
+        realtime=False,  # the callback runs in pytest's own thread here: it must not become SCHED_FIFO
     )
     block = np.zeros((1, n), np.float32)
     heard: list[np.ndarray] = []  # per callback: what it played (a block holds its input's marker)

@@ -27,8 +27,12 @@ def promote_thread(priority: int) -> bool:
     """
     if not hasattr(os, "sched_setscheduler"):
         return False
+    # SCHED_RESET_ON_FORK: what this thread starts runs with normal scheduling. Without it a test that drove a
+    # session's callback from pytest's main thread made every later Chromium and ffmpeg SCHED_FIFO 70; an ffmpeg
+    # that spun then held a core for 18 minutes and CI ran out of time.
+    policy = os.SCHED_FIFO | getattr(os, "SCHED_RESET_ON_FORK", 0)
     try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(int(priority)))  # 0: this thread (Linux)
+        os.sched_setscheduler(0, policy, os.sched_param(int(priority)))  # 0: this thread (Linux)
     except (OSError, ValueError):
         return False
     return True
