@@ -61,7 +61,7 @@ def check_page(index: Path) -> tuple[_Links, dict]:
     for key in TABLE_KEYS:
         assert key in page.tables, f"table {key} missing"
     for name in MCLT_MODELS:
-        assert f"mclt-{name}" in page.tables, f"MCLT table of {name} missing"
+        assert name in page.tables, f"MCLT table of {name} missing"
     tables = {t["key"]: t for t in numbers["tables"]}
     assert all(t["rows"] for t in tables.values())
     referenced = {c[k] for t in tables.values() for r in t["rows"] for c in r["cells"] for k in ("audio", "image")}
@@ -77,7 +77,7 @@ def test_quick_page_is_complete(quick_page: Path) -> None:
     assert len(tables["performances"]["rows"]) == 3  # the performances themselves + two materials
     assert [r["header"] for r in tables["mclt"]["rows"]] == list(MCLT_MODELS)
     for name in MCLT_MODELS:
-        rows = tables[f"mclt-{name}"]["rows"]
+        rows = tables[name]["rows"]
         assert len(rows) == 2 and all(len(r["cells"]) == 3 for r in rows)
         assert {"multiscale", "mel", "si_sdr", "loudness_corr"} <= set(rows[0]["cells"][1]["metrics"])
     # every sound decodes to audio of the stated length; every picture is a PNG of the stated size
@@ -102,7 +102,7 @@ def test_committed_page_is_complete_small_and_linked() -> None:
     assert numbers["quick"] is False
     tables = {t["key"]: t for t in numbers["tables"]}
     assert len(tables["mixes"]["rows"]) == len(MIXES) == 18
-    assert all(len(tables[f"mclt-{n}"]["rows"]) == 8 for n in MCLT_MODELS)
+    assert all(len(tables[n]["rows"]) == 8 for n in MCLT_MODELS)
     size = sum(p.stat().st_size for p in DOCS.rglob("*") if p.is_file())
     assert size <= 15e6, f"docs/examples is {size / 1e6:.1f} MB"
     assert "docs/examples/index.html" in (REPO / "README.md").read_text()

@@ -32,7 +32,7 @@ from foleyvae.utils.atomic import atomic_write_text, remove_dead_staging, stagin
 __all__ = ["MCLT_MODELS", "TABLE_KEYS", "PageResult", "build_page"]
 
 MCLT_MODELS = ("mclt-2d", "mclt-3d", "mclt-gl", "mclt-cvae")
-# the tables every page has (the MCLT variants add one table each: "mclt-<name>")
+# the tables every page has (each MCLT variant adds one table, keyed by its model name)
 TABLE_KEYS = ("regeneration", "mixes", "performances", "morphs", "mclt")
 
 
@@ -119,7 +119,7 @@ def _write_index(
     credits = _credits(models)
     title = "Foley-VAE: listening examples"
     intro = (
-        "Every sound below was rendered by `foleyvae examples` from the models bundled with this version of "
+        "Every sound below was rendered by foleyvae examples from the models bundled with this version of "
         "Foley-VAE, on held-out recordings they never trained on"
         + (" (quick mode: two examples per table)." if quick else ".")
         + " Audio is Ogg Vorbis; the pictures are spectrograms (log frequency 40 Hz - 22 kHz, 80 dB range)."

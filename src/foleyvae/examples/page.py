@@ -24,10 +24,10 @@ METRIC_LABELS: dict[str, tuple[str, str, str]] = {
     "loudness_corr": ("env r", "", "correlation of the loudness envelopes (1 = same envelope)"),
     "mel_to_a": ("mel->A", "", "log-mel distance to A (onset-aligned)"),
     "mel_to_b": ("mel->B", "", "log-mel distance to B (onset-aligned)"),
-    "start_mel_to_a": ("start->A", "", "first third of the morph: mel distance to A"),
-    "start_mel_to_b": ("start->B", "", "first third of the morph: mel distance to B"),
-    "end_mel_to_a": ("end->A", "", "last third of the morph: mel distance to A"),
-    "end_mel_to_b": ("end->B", "", "last third of the morph: mel distance to B"),
+    "start_mel_to_a": ("start->A", "", "first step of the morph: mel distance to A"),
+    "start_mel_to_b": ("start->B", "", "first step of the morph: mel distance to B"),
+    "end_mel_to_a": ("end->A", "", "last step of the morph: mel distance to A"),
+    "end_mel_to_b": ("end->B", "", "last step of the morph: mel distance to B"),
 }
 
 _STYLE = """
@@ -56,7 +56,7 @@ def _cell(c: Cell, ident: str) -> str:
     cap = html.escape(c.caption)
     return (
         f'<td><figure><figcaption id="{ident}">{cap} ({c.seconds:.2f} s)</figcaption>'
-        f'<audio controls preload="none" src="{html.escape(c.audio)}" aria-labelledby="{ident}"></audio>'
+        f'<audio controls preload="metadata" src="{html.escape(c.audio)}" aria-labelledby="{ident}"></audio>'
         f'<img src="{html.escape(c.image)}" width="240" height="80" alt="spectrogram: {cap}">'
         f"{_metrics(c.metrics)}</figure></td>"
     )

@@ -21,7 +21,10 @@ from foleyvae.audio.io import load
 from foleyvae.errors import FoleyError
 from foleyvae.export.loader import assets_dir
 
-__all__ = ["ExampleSound", "Performance", "example_library", "example_sounds", "performances"]
+__all__ = ["MATERIAL_ORDER", "ExampleSound", "Performance", "example_library", "example_sounds", "performances"]
+
+# the page's order: the original work's materials first (wood, metal, rock, earth...), then the others
+MATERIAL_ORDER = ("wood", "metal", "stone", "dirt", "gravel", "grass", "sand", "snow", "water", "ice", "glass")
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ def example_library() -> Path:
 
 
 def example_sounds(library: Path | None = None) -> list[ExampleSound]:
-    """Every recording of the library, in manifest order (material, then footsteps before impacts)."""
+    """Every recording of the library: by material (:data:`MATERIAL_ORDER`, others after), then manifest order."""
     root = library or example_library()
     manifest = root / "manifest.jsonl"
     if not manifest.is_file():
@@ -83,7 +86,8 @@ def example_sounds(library: Path | None = None) -> list[ExampleSound]:
         )  # fmt: skip
     if not out:
         raise FoleyError(f"{root}: the manifest lists no sounds")
-    return out
+    rank = {m: i for i, m in enumerate(MATERIAL_ORDER)}
+    return sorted(out, key=lambda s: rank.get(s.material, len(rank)))  # stable: manifest order within a material
 
 
 def performances() -> list[Performance]:

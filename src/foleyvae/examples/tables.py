@@ -28,6 +28,7 @@ from foleyvae.inference.render import regenerate
 from foleyvae.playable.protocol import StreamModel
 
 __all__ = [
+    "KIND_TITLES",
     "MORPHS",
     "PageInputs",
     "mclt_tables",
@@ -42,6 +43,12 @@ MORPHS: tuple[tuple[str, str], ...] = (
     ("wood", "metal"), ("stone", "snow"), ("gravel", "water"), ("grass", "wood"), ("metal", "dirt"), ("sand", "ice"),
 )  # fmt: skip
 MCLT_CLIPS = 8
+KIND_TITLES = {
+    "mclt-2d": "2D-VAE on the MCLT (magnitude over phase, one image)",
+    "mclt-3d": "3D-VAE on the MCLT (real and imaginary parts as two channels)",
+    "mclt-gl": "MCLT magnitude VAE + Griffin-Lim",
+    "mclt-cvae": "complex VAE (CVAE) on the complex MCLT",
+}
 
 
 @dataclass
@@ -177,27 +184,45 @@ def performances_table(p: PageInputs, perfs: Sequence[Performance]) -> Table:
     return t
 
 
-def morphs_table(p: PageInputs) -> Table:
-    """A | B | morph A->B; metrics: mel distance to A and to B over the first and the last third of the morph."""
+def walk(p: PageInputs, sounds: Sequence[ExampleSound], steps: int = 4, every: float = 0.5) -> np.ndarray:
+    """A walk on one material: ``steps`` of its recordings (taken in turn, each cut to ``every`` s with a 20 ms
+    fade-out) every ``every`` seconds -> ``[1, steps * every * sample_rate]``. A morph over a single one-shot would
+    be heard only at its onset; over a walk, the first steps are A and the last ones B."""
     sr = int(p.model.sample_rate)
-    first = {}
+    hop = int(every * sr)
+    out = np.zeros((1, steps * hop), np.float32)
+    fade = np.linspace(1.0, 0.0, int(0.02 * sr), dtype=np.float32)
+    for i in range(steps):
+        x = p.load(sounds[i % len(sounds)].path)[:, :hop].copy()
+        n = min(fade.size, x.shape[1])
+        x[:, x.shape[1] - n :] *= fade[fade.size - n :]
+        out[:, i * hop : i * hop + x.shape[1]] = x
+    return out
+
+
+def morphs_table(p: PageInputs) -> Table:
+    """Walk A | walk B | morph A->B; metrics: mel distance to A and to B over the first and the last quarter."""
+    sr = int(p.model.sample_rate)
+    by_material: dict[str, list[ExampleSound]] = {}
     for s in p.sounds:
-        first.setdefault(s.material, s)
-    pairs = [(a, b) for a, b in MORPHS if a in first and b in first]
+        by_material.setdefault(s.material, []).append(s)
+    pairs = [(a, b) for a, b in MORPHS if a in by_material and b in by_material]
     t = Table(
         "morphs",
         "A -> B morphs",
-        "Both recordings encoded (onsets aligned); the latent slides linearly from A to B over the sound. The "
-        "morph should start near A and end near B: mel distances to A and B over its first and last thirds.",
+        "Four steps on A and four on B (the held-out recordings, every 0.5 s), both encoded; the latent slides "
+        "linearly from A's to B's over the 2 s, so the first step should sound like A and the last like B: mel "
+        "distances to A and to B over the first and the last step.",
         ["morph", "A", "B", "morph A -> B"],
     )
     for a_name, b_name in pairs[: p.take(pairs)]:
-        a, b = p.load(first[a_name].path), p.load(first[b_name].path)
+        a, b = walk(p, by_material[a_name]), walk(p, by_material[b_name])
         y = morph(p.model, a, b)
         n = y.shape[1]
         aa, bb = align_to(a, 0, n), align_to(b, _shift(p.model, a, b), n)
-        start = segment_distances(y, aa, bb, sr, slice(0, n // 3))
-        end = segment_distances(y, aa, bb, sr, slice(n - n // 3, n))
+        q = n // 4
+        start = segment_distances(y, aa, bb, sr, slice(0, q))
+        end = segment_distances(y, aa, bb, sr, slice(n - q, n))
         metrics = {"start_mel_to_a": start["mel_to_a"], "start_mel_to_b": start["mel_to_b"],
                    "end_mel_to_a": end["mel_to_a"], "end_mel_to_b": end["mel_to_b"]}  # fmt: skip
         k, w = f"{a_name}-{b_name}", p.writer
@@ -205,8 +230,8 @@ def morphs_table(p: PageInputs) -> Table:
             Row(
                 f"{a_name} -> {b_name}",
                 [
-                    w.cell(t.key, f"{k}_a", f"morph A: {a_name}", a),
-                    w.cell(t.key, f"{k}_b", f"morph B: {b_name}", b),
+                    w.cell(t.key, f"{k}_a", f"morph A: steps on {a_name}", a),
+                    w.cell(t.key, f"{k}_b", f"morph B: steps on {b_name}", b),
                     w.cell(t.key, f"{k}_morph", f"morph {a_name} to {b_name}", y, metrics),
                 ],
             )
@@ -238,30 +263,35 @@ def mclt_tables(p: PageInputs, variants: Sequence[StreamModel]) -> tuple[Table, 
         ["variant", "MCLT model (mean)", f"{p.model.name} (mean)"],
     )
     tables = []
+    reference: dict[str, tuple[np.ndarray, dict[str, float]]] = {}  # clip -> the waveform model's output, metrics
     for v in variants:
         clip = int(v.hop_length)
         clips = mclt_clips(p, clip)
         clips = clips[: p.take(clips)]
         t = Table(
-            f"mclt-{v.name}",
-            f"{v.name}: {_KIND_TITLES.get(v.name, v.name)}",
+            v.name,
+            f"{v.name}: {KIND_TITLES.get(v.name, v.name)}",
             "",
             ["clip", "original", v.name, p.model.name],
         )
         rows_v, rows_w = [], []
         for s, x in clips:
-            yv, yw = regenerate(v, x), regenerate(p.model, x)
-            mv, mw = reconstruction_metrics(x, yv, sr), reconstruction_metrics(x, yw, sr)
+            ck = f"{s.path.stem}-{clip}"
+            if ck not in reference:
+                yw = regenerate(p.model, x)
+                reference[ck] = (yw, reconstruction_metrics(x, yw, sr))
+            yw, mw = reference[ck]
+            yv = regenerate(v, x)
+            mv = reconstruction_metrics(x, yv, sr)
             rows_v.append(mv)
             rows_w.append(mw)
-            k = s.path.stem
             t.rows.append(
                 Row(
                     f"{s.material} ({s.label})",
                     [
-                        p.writer.cell("mclt", f"{k}_original", f"{s.material} clip: original", x),
-                        p.writer.cell(t.key, f"{k}_{v.name}", f"{s.material} clip: {v.name}", yv, mv),
-                        p.writer.cell("mclt", f"{k}_{p.model.name}", f"{s.material} clip: {p.model.name}", yw, mw),
+                        p.writer.cell("mclt", f"{ck}_original", f"{s.material} clip: original", x),
+                        p.writer.cell(t.key, f"{ck}_{v.name}", f"{s.material} clip: {v.name}", yv, mv),
+                        p.writer.cell("mclt", f"{ck}_{p.model.name}", f"{s.material} clip: {p.model.name}", yw, mw),
                     ],
                 )
             )
@@ -270,11 +300,3 @@ def mclt_tables(p: PageInputs, variants: Sequence[StreamModel]) -> tuple[Table, 
         summary.rows.append(Row(v.name, [], f"{len(clips)} clips", [{k: d[k] for k in keys} for d in numbers]))
         tables.append(t)
     return summary, tables
-
-
-_KIND_TITLES = {
-    "mclt-2d": "2D-VAE on the MCLT (magnitude over phase, one image)",
-    "mclt-3d": "3D-VAE on the MCLT (real and imaginary parts as two channels)",
-    "mclt-gl": "MCLT magnitude VAE + Griffin-Lim",
-    "mclt-cvae": "complex VAE (CVAE) on the complex MCLT",
-}
