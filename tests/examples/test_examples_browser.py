@@ -25,7 +25,7 @@ FLAGS = [
     "--no-first-run",
     "--autoplay-policy=no-user-gesture-required",
 ]
-LOAD_MS = 120_000  # a loaded 2-core machine decodes hundreds of small files slowly
+LOAD_MS = 60_000  # per wait; pytest-timeout fails a test after 300 s
 
 # every audio element: preload=auto + load(); resolved per element on loadedmetadata or error
 _STATES = """() => Array.from(document.querySelectorAll('audio')).map(a => ({

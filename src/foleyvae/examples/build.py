@@ -17,7 +17,7 @@ import torch
 from foleyvae.errors import FoleyError
 from foleyvae.examples.cells import CellWriter, Table
 from foleyvae.examples.page import render_html
-from foleyvae.examples.sources import example_library, example_sounds, performances
+from foleyvae.examples.sources import example_sounds, performances
 from foleyvae.examples.tables import (
     PageInputs,
     mclt_tables,
@@ -83,12 +83,12 @@ def build_page(
     say = log or (lambda _m: None)
     t0 = time.perf_counter()
     torch.set_flush_denormal(True)
-    sounds, perfs, library = example_sounds(), performances(), example_library()
+    sounds, perfs = example_sounds(), performances()
     out = Path(out)
     remove_dead_staging(out)
     stage = staging_dir(out, "examples")
     try:
-        inputs = PageInputs(CellWriter(stage, int(model.sample_rate)), model, sounds, library, 2 if quick else None)
+        inputs = PageInputs(CellWriter(stage, int(model.sample_rate)), model, sounds, 2 if quick else None)
         tables: list[Table] = []
         for name, make in (
             ("regeneration", lambda: regeneration_table(inputs)),

@@ -19,11 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from foleyvae.audio.io import load
+from foleyvae.errors import FoleyError
 from foleyvae.eval import metrics as M
 from foleyvae.examples.cells import CellWriter, Row, Table, align_to, reconstruction_metrics, segment_distances
 from foleyvae.examples.sources import ExampleSound, Performance
 from foleyvae.inference.mixing import first_onset, material_table, mix, morph, towards
-from foleyvae.inference.recipes import pick_recordings, plan_recipes
+from foleyvae.inference.recipes import Recipe, plan_recipes
 from foleyvae.inference.render import regenerate
 from foleyvae.playable.protocol import StreamModel
 
@@ -35,6 +36,7 @@ __all__ = [
     "mixes_table",
     "morphs_table",
     "performances_table",
+    "pick_sounds",
     "regeneration_table",
 ]
 
@@ -53,13 +55,12 @@ KIND_TITLES = {
 
 @dataclass
 class PageInputs:
-    """What every table is rendered from: the writer, the waveform model, the example sounds and their folder,
-    rows per table (None = all) and the longest source kept (s; longer recordings are cut)."""
+    """What every table is rendered from: the writer, the waveform model, the example sounds, rows per table
+    (None = all) and the longest source kept (s; longer recordings are cut)."""
 
     writer: CellWriter
     model: StreamModel
     sounds: list[ExampleSound]
-    library: Path
     n: int | None
     max_seconds: float = 2.0
 
@@ -107,11 +108,35 @@ def regeneration_table(p: PageInputs) -> Table:
     return t
 
 
+def pick_sounds(sounds: Sequence[ExampleSound], recipes: Sequence[Recipe]) -> dict[str, tuple[Path, Path]]:
+    """slug -> (recording of material a, recording of material b), like :func:`~foleyvae.inference.recipes.
+    pick_recordings` (a repeated pair takes the next recordings) but over every example sound of a material:
+    footsteps and impacts first, then other labels (the held-out water is a stream and a sizzle, no steps)."""
+    order = {"footsteps": 0, "impacts": 1}
+
+    def pool(material: str) -> list[Path]:
+        found = sorted((s for s in sounds if s.material == material), key=lambda s: order.get(s.label.split("/")[0], 2))
+        if not found:
+            raise FoleyError(
+                f"no example sound of {material}: rebuild assets/example_sounds (scripts/example_sounds.py)"
+            )
+        return [s.path for s in found]
+
+    out: dict[str, tuple[Path, Path]] = {}
+    seen: dict[tuple[str, str], int] = {}
+    for r in recipes:
+        nth = seen.get(r.materials, 0)
+        seen[r.materials] = nth + 1
+        a, b = pool(r.materials[0]), pool(r.materials[1])
+        out[r.slug] = (a[nth % len(a)], b[(nth + (r.materials[0] == r.materials[1])) % len(b)])
+    return out
+
+
 def mixes_table(p: PageInputs, performance: Performance) -> Table:
     """The 18 mixes: A | B | latent mix | material blend of the performance (metrics: mel distance to A / to B)."""
     recipes = plan_recipes(list(material_table(p.model).names()))
     recipes = recipes[: p.take(recipes)]
-    picks = pick_recordings([p.library], recipes)  # every recording resolved before anything renders
+    picks = pick_sounds(p.sounds, recipes)  # every recording resolved before anything renders
     sr = int(p.model.sample_rate)
     perf = performance.audio(sr)
     t = Table(
