@@ -52,12 +52,17 @@ def _model_row(m: StreamModel) -> dict[str, Any]:
     return {
         "name": m.name,
         "kind": card.get("model_kind") or m.metadata.get("model_kind") or "waveform",
-        "file_size_mb": card.get("file_size_mb", ""),
+        "file_size_mb": card.get("file_size_mb") or _file_mb(getattr(m, "source", "")),
         "parameters": card.get("parameters", ""),
         "steps": training.get("steps", ""),
         "minutes": training.get("wall_clock_minutes", ""),
         "metrics": card.get("metrics", {}),
     }
+
+
+def _file_mb(source: str) -> float | str:
+    p = Path(source)
+    return round(p.stat().st_size / 1e6, 2) if source and p.is_file() else ""
 
 
 def _credits(models: Sequence[StreamModel]) -> list[str]:
