@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-8)
 PIP_INSTALL := $(PIP) install --disable-pip-version-check -q "torch==2.13.0"
 PORT ?= 8000
 
-.PHONY: studio test test-all sysdeps venv lint typecheck bench data soak bundled-model zoo clean
+.PHONY: studio test test-all sysdeps venv lint typecheck bench data soak bundled-model zoo mclt-models examples clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -72,3 +72,12 @@ soak: sysdeps $(STAMP)
 	FOLEYVAE_SOAK=1 FOLEYVAE_REQUIRE_ALL=1 $(PY) -m pytest -q -s --timeout 0 tests/studio/test_hardening.py \
 		tests/studio/test_hardening_net.py -k "bomb or slow"
 	$(PY) benchmarks/soak_live.py --minutes 10
+
+# The four MCLT models (after bundled-model has prepared data/datasets/foley), MCLT_MIN training minutes each.
+MCLT_MIN ?= 10
+mclt-models: $(STAMP)
+	scripts/mclt_models.sh $(MCLT_MIN)
+
+# The listening page docs/examples (foleyvae examples; --quick for two examples per table).
+examples: $(STAMP)
+	$(VENV)/bin/foleyvae examples -o docs/examples --force

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -127,9 +128,11 @@ def main(argv: list[str] | None = None) -> None:
         "sample_rate": sr,
         "latent_size": rep["latent_size"],
         "full_latent_size": rep["full_latent_size"],
+        "model_kind": cfg.model.kind,
         "hop_length": hop,
         "delay_samples": delay,
-        "latency_ms_at_256": round((256 + delay) / sr * 1000, 2),
+        # a clip model (MCLT family, hop = one clip) waits for a whole clip: the engine's FIFO adds hop - gcd(256, hop)
+        "latency_ms_at_256": round((256 + delay + (hop - math.gcd(256, hop) if hop > 256 else 0)) / sr * 1000, 2),
         "parameters": sum(q.numel() for q in art.model.parameters()),
         "file_size_mb": round(rep["size_bytes"] / 1e6, 2),
         "labels": sorted(art.latent.centroids) if art.latent is not None else [],

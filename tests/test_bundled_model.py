@@ -63,7 +63,8 @@ def test_zoo_model_loads_by_name_and_has_its_card(name: str) -> None:
 
 def test_zoo_models_transfer_a_footstep_and_stay_small() -> None:
     """A new user's path: a real footstep through every zoo model gives finite, non-silent, enveloped audio; all
-    bundled models together stay under ~40 MB (the issue's budget)."""
+    bundled assets together stay under 60 MB (issue #24's budget: the five zoo models, foley, the four MCLT models,
+    the samples and the example sounds)."""
     x, sr = aio.load(sorted((assets_dir() / "samples").glob("*.wav"))[0], sample_rate=44100, channels=1)
     lx = loudness(x[0], sr)
     for name in ZOO:
@@ -71,4 +72,4 @@ def test_zoo_models_transfer_a_footstep_and_stay_small() -> None:
         assert y.shape == x.shape and np.isfinite(y).all() and np.abs(y).max() > 0.01, name
         assert np.corrcoef(lx, loudness(y[0], sr))[0, 1] > 0.5, name
     total = sum(p.stat().st_size for p in assets_dir().rglob("*") if p.is_file())
-    assert total < 40e6, total
+    assert total < 60e6, total

@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("checkpoints", "playable"),
     ("training", "export", "inference"),
     ("eval", "control"),
-    ("live",),
+    ("live", "examples"),  # examples: the static listening page (foleyvae examples)
     ("studio",),  # above live: its native audio route plays through live's engine and backends
     ("cli",),
 )

@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff", ".aifc")
-_SAVE_FORMATS = {".wav": ("WAV", "FLOAT"), ".flac": ("FLAC", "PCM_24")}
+_SAVE_FORMATS = {".wav": ("WAV", "FLOAT"), ".flac": ("FLAC", "PCM_24"), ".ogg": ("OGG", "VORBIS")}
 MAX_SAMPLE_RATE = 768000
 MAX_CHANNELS = 64
 
@@ -248,7 +248,8 @@ def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
 def save(
     path: str | Path, audio: np.ndarray, sample_rate: int, overwrite: bool = True, subtype: str | None = None
 ) -> Path:
-    """Write ``[C, T]`` (or ``[T]``) float audio to .wav (32-bit float) or .flac (24-bit), atomically.
+    """Write ``[C, T]`` (or ``[T]``) float audio to .wav (32-bit float), .flac (24-bit) or .ogg (Vorbis, lossy: for
+    listening pages), atomically.
 
     ``subtype``: ``"PCM_24"`` writes a .wav as 24-bit PCM (clipped to full scale; readers such as sox take its
     header without the warning they give float WAVs).
@@ -271,10 +272,12 @@ def save(
     if not 0 < sample_rate <= MAX_SAMPLE_RATE:
         raise AudioError(f"{p}: invalid sample rate {sample_rate}")
     if subtype is not None:
+        if fmt[0] == "OGG":
+            raise AudioError(f"{p}: an .ogg file is Vorbis; subtype applies to .wav and .flac")
         if subtype not in ("PCM_16", "PCM_24", "FLOAT"):
             raise AudioError(f"{p}: subtype must be PCM_16, PCM_24 or FLOAT, got {subtype!r}")
         fmt = (fmt[0], subtype)
-    if fmt[1].startswith("PCM"):
+    if fmt[1].startswith("PCM") or fmt[0] == "OGG":
         a = np.clip(a, -1.0, 1.0)
     with atomic_path(p) as tmp:
         try:

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "regenerate": ("foleyvae.cli.regenerate", "encode and decode a sound"),
     "mix": ("foleyvae.cli.mix", "mix two sounds in latent space"),
     "recipes": ("foleyvae.cli.recipes", "render the original work's 18 two-material mixes"),
+    "examples": ("foleyvae.cli.examples", "render a static listening page from the bundled models"),
     "live": ("foleyvae.cli.live", "real-time timbre transfer from an audio device"),
     "studio": ("foleyvae.cli.studio", "open the local web studio"),
     "evaluate": ("foleyvae.cli.evaluate", "measure a model's quality and write a report"),
