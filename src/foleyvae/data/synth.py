@@ -715,6 +715,31 @@ def synth_corpus(
     ``force``.
     """
     recipes = _check_kind(kind)
+    out = _check_request(out_dir, minutes, seed, force)
+    plan = _plan(kind, float(minutes), seed, sample_rate)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.synth-", dir=out.parent))
+    _chmod_like_mkdir(staging)
+    report = SynthReport(out, kind, seed)
+    try:
+        entries: list[dict[str, Any]] = []
+        for done, (name, index, n) in enumerate(plan, start=1):
+            entries.append(_render_file(staging, kind, recipes[name], name, index, n, seed, sample_rate))
+            label = entries[-1]["label"]
+            report.counts[label] = report.counts.get(label, 0) + 1
+            report.seconds[label] = report.seconds.get(label, 0.0) + n / sample_rate
+            if progress is not None:
+                progress(done, len(plan))
+        _write_corpus_files(staging, entries, report, minutes, sample_rate, recipes)
+        swap_in_dir(staging, out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return report
+
+
+def _check_request(out_dir: str | Path, minutes: float, seed: int, force: bool) -> Path:
+    """The output folder, once the request's minutes, seed and folder are known to be usable (else FoleyError)."""
     if not (isinstance(minutes, (int, float)) and 0.0 < minutes <= MAX_MINUTES):
         raise FoleyError(f"--minutes {minutes}: must be > 0 and <= {MAX_MINUTES:g}")
     if seed < 0:
@@ -724,66 +749,66 @@ def synth_corpus(
         raise FoleyError(f"{out}: exists and is not a folder")
     if out.exists() and not force and any(out.iterdir()):
         raise FoleyError(f"{out}: already exists and is not empty (use --force to replace it)")
-    plan = _plan(kind, float(minutes), seed, sample_rate)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.synth-", dir=out.parent))
-    _chmod_like_mkdir(staging)
-    report = SynthReport(out, kind, seed)
-    try:
-        entries: list[dict[str, Any]] = []
-        for done, (name, index, n) in enumerate(plan, start=1):
-            rng = _file_rng(seed, kind, name, index)
-            rng.uniform()  # the duration draw (see render_sound), so file == render_sound(..., seconds=n/sr)
-            audio, params = _render(recipes[name], rng, n, sample_rate)
-            label = f"{kind}/{name}"
-            rel = f"{label}/{name}_{index:04d}.wav"
-            target = staging / rel
-            audio_io.save(target, audio, sample_rate)
-            _zero_wav_peak_timestamp(target)
-            data = target.read_bytes()
-            entries.append(
-                {
-                    "file": rel,
-                    "label": label,
-                    "kind": kind,
-                    "subtype": name,
-                    "seed": seed,
-                    "index": index,
-                    "sample_rate": sample_rate,
-                    "duration_s": round(n / sample_rate, 6),
-                    "params": params,
-                    "licence": LICENCE,
-                    "bytes": len(data),
-                    "sha256": hashlib.sha256(data).hexdigest(),
-                }
-            )
-            report.counts[label] = report.counts.get(label, 0) + 1
-            report.seconds[label] = report.seconds.get(label, 0.0) + n / sample_rate
-            if progress is not None:
-                progress(done, len(plan))
-        with open(staging / "manifest.jsonl", "w") as mf:
-            for ent in entries:
-                mf.write(json.dumps(ent, sort_keys=True) + "\n")
-        summary = {
-            "corpus": f"synth-{kind}",
-            "generator": "foleyvae.data.synth",
-            "kind": kind,
-            "seed": seed,
-            "minutes": minutes,
-            "sample_rate": sample_rate,
-            "licence": LICENCE,
-            "counts": dict(sorted(report.counts.items())),
-            "seconds": {k: round(v, 3) for k, v in sorted(report.seconds.items())},
-            "n_files": report.n_files,
-        }
-        (staging / "source.json").write_text(json.dumps(summary, indent=2) + "\n")
-        (staging / "LICENSE").write_text(_LICENSE_TEXT)
-        (staging / "README.md").write_text(_readme(kind, seed, minutes, recipes))
-        swap_in_dir(staging, out)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-    return report
+    return out
+
+
+def _render_file(
+    staging: Path, kind: str, recipe: Recipe, name: str, index: int, n: int, seed: int, sample_rate: int
+) -> dict[str, Any]:
+    """Render one sound of ``n`` samples into ``staging``; returns its manifest entry."""
+    rng = _file_rng(seed, kind, name, index)
+    rng.uniform()  # the duration draw (see render_sound), so file == render_sound(..., seconds=n/sr)
+    audio, params = _render(recipe, rng, n, sample_rate)
+    label = f"{kind}/{name}"
+    rel = f"{label}/{name}_{index:04d}.wav"
+    target = staging / rel
+    audio_io.save(target, audio, sample_rate)
+    _zero_wav_peak_timestamp(target)
+    data = target.read_bytes()
+    return {
+        "file": rel,
+        "label": label,
+        "kind": kind,
+        "subtype": name,
+        "seed": seed,
+        "index": index,
+        "sample_rate": sample_rate,
+        "duration_s": round(n / sample_rate, 6),
+        "params": params,
+        "licence": LICENCE,
+        "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+
+
+def _write_corpus_files(
+    staging: Path,
+    entries: list[dict[str, Any]],
+    report: SynthReport,
+    minutes: float,
+    sample_rate: int,
+    recipes: dict[str, Recipe],
+) -> None:
+    """manifest.jsonl, source.json, LICENSE and README.md of a rendered corpus."""
+    kind, seed = report.kind, report.seed
+    with open(staging / "manifest.jsonl", "w") as mf:
+        for ent in entries:
+            mf.write(json.dumps(ent, sort_keys=True) + "\n")
+    summary = {
+        "corpus": f"synth-{kind}",
+        "generator": "foleyvae.data.synth",
+        "kind": kind,
+        "seed": seed,
+        "minutes": minutes,
+        "sample_rate": sample_rate,
+        "licence": LICENCE,
+        "counts": dict(sorted(report.counts.items())),
+        "seconds": {k: round(v, 3) for k, v in sorted(report.seconds.items())},
+        "n_files": report.n_files,
+    }
+    (staging / "source.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (staging / "LICENSE").write_text(_LICENSE_TEXT)
+    (staging / "README.md").write_text(_readme(kind, seed, minutes, recipes))
 
 
 def _zero_wav_peak_timestamp(path: Path) -> None:
