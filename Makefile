@@ -68,7 +68,7 @@ soak: sysdeps $(STAMP)
 	rm -f benchmarks/results/fuzz_long.json
 	FOLEYVAE_FUZZ_SECONDS=$(FUZZ_S) FOLEYVAE_REQUIRE_ALL=1 $(PY) -m pytest -q -s --timeout 0 tests/reliability/test_atheris.py
 	FOLEYVAE_KILL_REPEAT=$(KILL_REPEAT) FOLEYVAE_REQUIRE_ALL=1 $(PY) -m pytest -q --timeout 0 tests/reliability/test_kill.py \
-		tests/training/test_training.py -k "kill"
+		tests/training/test_training.py -k "kill" -m "slow or not slow"
 	FOLEYVAE_SOAK=1 FOLEYVAE_REQUIRE_ALL=1 $(PY) -m pytest -q -s --timeout 0 tests/studio/test_hardening.py \
 		tests/studio/test_hardening_net.py -k "bomb or slow"
 	$(PY) benchmarks/soak_live.py --minutes 10

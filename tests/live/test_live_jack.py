@@ -66,6 +66,7 @@ def _footsteps(seconds: float) -> np.ndarray:
     return np.tile(one, int(seconds / 0.5) + 2).astype(np.float32)
 
 
+@pytest.mark.slow  # > 15 s: CI runs it (.ci/run), the default suite stays under 8 minutes
 @pytest.mark.parametrize("engine", ["thread", "process"])
 def test_live_session_on_jack_records_aligned_take(
     engine: str, jack_server: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -155,6 +156,7 @@ def test_live_session_on_jack_records_aligned_take(
     assert lat["round_trip_ms"] > lat["latency_ms"]
 
 
+@pytest.mark.slow  # > 15 s: CI runs it (.ci/run), the default suite stays under 8 minutes
 def test_live_cli_lists_devices_and_records(jack_server: dict[str, str], tmp_path: Path) -> None:
     import soundfile as sf
 

@@ -45,6 +45,7 @@ def _build_host() -> Path:
     return BUILD / "nn_host"
 
 
+@pytest.mark.slow  # > 15 s: CI runs it (.ci/run), the default suite stays under 8 minutes
 @pytest.mark.parametrize("streaming", [True, False])
 def test_native_host_runs_export(tmp_path: Path, streaming: bool) -> None:
     host = _build_host()

@@ -203,6 +203,7 @@ def _write_run(run: Path) -> None:
     fit_latent_space(means, labels=labels).save(run / "latent.json")
 
 
+@pytest.mark.slow  # > 15 s: CI runs it (.ci/run), the default suite stays under 8 minutes
 def test_export_killed_anywhere_keeps_a_loadable_model(tmp_path: Path) -> None:
     import hashlib
 

@@ -133,6 +133,7 @@ def _expected_state(upd: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in upd.items() if k != "type"}
 
 
+@pytest.mark.slow  # > 15 s: CI runs it (.ci/run), the default suite stays under 8 minutes
 def test_control_flood_keeps_the_server_responsive_and_exact(server: tuple[Any, str, str]) -> None:
     import numpy as np
     from websockets.sync.client import connect

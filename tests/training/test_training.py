@@ -134,6 +134,7 @@ def _train_cmd(dataset: Path, out: Path, *extra: str) -> list[str]:
             "--set", "train.val_every=100000", *extra]  # fmt: skip
 
 
+@pytest.mark.slow  # > 15 s: CI runs it (.ci/run), the default suite stays under 8 minutes
 def test_sigkill_never_leaves_a_corrupt_checkpoint(dataset: Path, tmp_path: Path) -> None:
     out = tmp_path / "k"
     cmd = _train_cmd(dataset, out, "--phase1-steps", "6", "--set", "train.checkpoint_every=1")
@@ -172,6 +173,7 @@ def test_sigterm_checkpoints_and_exits(dataset: Path, tmp_path: Path) -> None:
     assert load_checkpoint(out / "checkpoints" / "last.ckpt")["step"] > 0
 
 
+@pytest.mark.slow  # > 15 s: CI runs it (.ci/run), the default suite stays under 8 minutes
 def test_torchrun_two_processes(dataset: Path, tmp_path: Path) -> None:
     torchrun = Path(sys.executable).parent / "torchrun"
     out = tmp_path / "ddp"
