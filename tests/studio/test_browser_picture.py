@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import soundfile as sf
 
 from foleyvae.audio import timecode as tc
-from tests.studio.test_browser import ARTIFACTS, CHROMIUM, chromium_args, set_range, wait_blocks
+from tests.studio.test_browser import ARTIFACTS, CHROMIUM, chromium_args, fake_mic, set_range, wait_blocks
 from tests.support.video import make_video
+
+__all__ = ["fake_mic"]  # the shared fixture (test_browser.py), imported for its name
 
 pytestmark = [
     pytest.mark.browser,
@@ -25,15 +26,6 @@ pytestmark = [
 TOKEN = "browser-picture-token-0123456789abcdef"
 WAIT = 15000  # ms: every Playwright wait has a timeout
 VIDEO_S = 4.0
-
-
-@pytest.fixture(scope="module")
-def fake_mic(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from foleyvae.studio.demo import synth_taps
-
-    p = tmp_path_factory.mktemp("mic") / "mic.wav"
-    sf.write(str(p), synth_taps(n_taps=10, dur=2.0), 44100, subtype="PCM_16")
-    return p
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from foleyvae.eval import metrics as M
 from foleyvae.examples.cells import CellWriter, Row, Table, align_to, reconstruction_metrics, segment_distances
 from foleyvae.examples.sources import ExampleSound, Performance
 from foleyvae.inference.mixing import first_onset, material_table, mix, morph, towards
-from foleyvae.inference.recipes import Recipe, plan_recipes
+from foleyvae.inference.recipes import Recipe, assign_recordings, plan_recipes
 from foleyvae.inference.render import regenerate
 from foleyvae.playable.protocol import StreamModel
 
@@ -122,14 +122,7 @@ def pick_sounds(sounds: Sequence[ExampleSound], recipes: Sequence[Recipe]) -> di
             )
         return [s.path for s in found]
 
-    out: dict[str, tuple[Path, Path]] = {}
-    seen: dict[tuple[str, str], int] = {}
-    for r in recipes:
-        nth = seen.get(r.materials, 0)
-        seen[r.materials] = nth + 1
-        a, b = pool(r.materials[0]), pool(r.materials[1])
-        out[r.slug] = (a[nth % len(a)], b[(nth + (r.materials[0] == r.materials[1])) % len(b)])
-    return out
+    return assign_recordings(recipes, pool)
 
 
 def mixes_table(p: PageInputs, performance: Performance) -> Table:

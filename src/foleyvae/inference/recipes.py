@@ -13,14 +13,23 @@ Each mix renders two ways: a **latent mix** of one recording of each material (`
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from foleyvae.errors import FoleyError
 from foleyvae.inference.materials import material_of
 
-__all__ = ["MIXES", "SURFACES", "Recipe", "library_recordings", "pick_recordings", "plan_recipes", "recipe_index"]
+__all__ = [
+    "MIXES",
+    "SURFACES",
+    "Recipe",
+    "assign_recordings",
+    "library_recordings",
+    "pick_recordings",
+    "plan_recipes",
+    "recipe_index",
+]
 
 # the 18 pairs in the order the original page lists them (asphalt + wood appears twice: two different pairs)
 MIXES: tuple[tuple[str, str], ...] = (
@@ -123,6 +132,12 @@ def pick_recordings(libraries: Sequence[Path], recipes: Sequence[Recipe]) -> dic
             raise FoleyError(f"no footsteps or impacts recording of {material} in {', '.join(map(str, libraries))}")
         return found
 
+    return assign_recordings(recipes, pool)
+
+
+def assign_recordings(recipes: Sequence[Recipe], pool: Callable[[str], Sequence[Path]]) -> dict[str, tuple[Path, Path]]:
+    """slug -> (A, B): each recipe's two recordings from ``pool(material)``. A pair that recurs takes the next
+    recordings of its pool, and a same-material pair takes two different ones."""
     out: dict[str, tuple[Path, Path]] = {}
     seen: dict[tuple[str, str], int] = {}
     for r in recipes:
