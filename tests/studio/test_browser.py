@@ -91,13 +91,18 @@ def page(server: tuple[str, Any], fake_mic: Path) -> Iterator[Any]:
     assert not errors, errors
 
 
+# How long a wait may take before a test fails. Every wait ends as soon as its condition holds, so a long limit
+# costs nothing when the machine is quiet; a CI machine shared with other work can be 10x slower than a quiet one.
+WAIT_MS = 60000
+
+
 def set_range(page: Any, selector: str, value: float) -> None:
     page.eval_on_selector(
         selector, "(el, v) => { el.value = v; el.dispatchEvent(new Event('input', {bubbles: true})); }", value
     )
 
 
-def wait_blocks(page: Any, more: int, timeout_ms: int = 15000) -> None:
+def wait_blocks(page: Any, more: int, timeout_ms: int = WAIT_MS) -> None:
     n = page.evaluate("window.studio.blocksBack")
     page.wait_for_function(f"window.studio.blocksBack >= {n + more}", timeout=timeout_ms)
 
@@ -110,11 +115,12 @@ def test_page_loads_model_and_plays_a_sample(page: Any, server: tuple[str, Any])
     page.select_option("#sample-select", "lib-footsteps_wood")
     page.click("#play-sample")
     wait_blocks(page, 40)
-    page.wait_for_timeout(300)
+    # audio came back and is playing through the worklet (the meter reads 0 while the worklet rebuffers after an
+    # underrun, which a loaded machine causes now and then: wait for it rather than sample it once)
+    page.wait_for_function("window.studio.meters.out > 1e-4", timeout=WAIT_MS)
     s = page.evaluate("window.studio")
     assert s["connected"] and s["running"] == "sample"
     assert s["stats"]["in_rms"] > 0 and s["stats"]["out_rms"] > 0
-    assert s["meters"]["out"] > 1e-4  # audio came back and is playing through the worklet
     assert len(s["rtts"]) > 0
     page.screenshot(path=str(ARTIFACTS / "studio_main.png"), full_page=True)
 
@@ -128,7 +134,7 @@ def test_slider_changes_the_output(page: Any, server: tuple[str, Any]) -> None:
     def render() -> np.ndarray:
         n = len(studio.folder.takes())
         page.click("#render")
-        page.wait_for_function(f"document.querySelectorAll('#takes li').length >= {n + 1}", timeout=15000)
+        page.wait_for_function(f"document.querySelectorAll('#takes li').length >= {n + 1}", timeout=WAIT_MS)
         take = studio.folder.takes()[-1]
         return sf.read(str(studio.folder.take_file(take["id"], "wet")), dtype="float32")[0]
 
@@ -137,7 +143,7 @@ def test_slider_changes_the_output(page: Any, server: tuple[str, Any]) -> None:
         set_range(page, f'#dims input.bias[data-dim="{d}"]', 3.0)
     wait_blocks(page, 10)
     live = studio.live
-    deadline = time.monotonic() + 10  # control messages arrive asynchronously; a loaded machine may lag
+    deadline = time.monotonic() + WAIT_MS / 1000  # control messages arrive asynchronously
     while live is not None and live.state["bias"][:4] != [3.0] * 4 and time.monotonic() < deadline:
         page.wait_for_timeout(100)
     assert live is not None and live.state["bias"][:4] == [3.0, 3.0, 3.0, 3.0]  # applied while playing
@@ -225,7 +231,7 @@ def test_record_and_download_a_take(page: Any, server: tuple[str, Any], tmp_path
     # full suite saw a 0.33 s take after 60 blocks); the take is what the worklet sent while recording
     page.wait_for_timeout(1000)
     page.click("#record")
-    page.wait_for_function(f"document.querySelectorAll('#takes li').length > {n}", timeout=10000)
+    page.wait_for_function(f"document.querySelectorAll('#takes li').length > {n}", timeout=WAIT_MS)
     page.screenshot(path=str(ARTIFACTS / "studio_take.png"), full_page=True)
     take = page.evaluate("window.studio.lastTake")
     assert take["kind"] == "take" and take["source"] == "mic" and take["duration"] > 0.5
@@ -254,7 +260,7 @@ def test_the_page_says_when_a_take_reaches_the_length_limit(page: Any, server: t
     try:
         errors = page.evaluate("window.studio.errors.length")
         page.click("#record")
-        page.wait_for_function(f"window.studio.errors.length > {errors}", timeout=15000)
+        page.wait_for_function(f"window.studio.errors.length > {errors}", timeout=WAIT_MS)
         msg = page.evaluate("window.studio.errors[window.studio.errors.length - 1]")
         assert "takes are limited to 0.5 s" in msg
         assert page.locator("#errors").inner_text() == msg and "Record" in page.locator("#record").inner_text()
@@ -273,13 +279,13 @@ def test_upload_by_file_picker(page: Any, tmp_path: Path) -> None:
     sf.write(str(p), synth_footstep("metal", 0.6), 44100)
     n = page.locator("#sample-select option").count()
     page.set_input_files("#upload", str(p))
-    page.wait_for_function(f"document.querySelectorAll('#sample-select option').length > {n}", timeout=10000)
+    page.wait_for_function(f"document.querySelectorAll('#sample-select option').length > {n}", timeout=WAIT_MS)
     assert page.locator("#sample-select option:checked").inner_text().endswith("my_step.wav")
     bad = tmp_path / "notes.wav"
     bad.write_bytes(b"this is not audio" * 20)
     errors = page.evaluate("window.studio.errors.length")
     page.set_input_files("#upload", str(bad))
-    page.wait_for_function(f"window.studio.errors.length > {errors}", timeout=10000)
+    page.wait_for_function(f"window.studio.errors.length > {errors}", timeout=WAIT_MS)
     assert "cannot decode" in page.evaluate("window.studio.errors[window.studio.errors.length - 1]")
 
 
@@ -289,7 +295,7 @@ def test_perform_to_picture_and_export_video(page: Any, tmp_path: Path) -> None:
 
     video = make_video(tmp_path / "scene.webm", "testsrc=duration=3:size=160x120:rate=10")
     page.set_input_files("#video-file", str(video))
-    page.wait_for_function("document.getElementById('video').readyState >= 1", timeout=10000)
+    page.wait_for_function("document.getElementById('video').readyState >= 1", timeout=WAIT_MS)
     page.evaluate("document.getElementById('video').currentTime = 1.0")
     page.wait_for_function("Math.abs(document.getElementById('video').currentTime - 1.0) < 0.05")
     if page.evaluate("window.studio.running") != "mic":
@@ -300,7 +306,7 @@ def test_perform_to_picture_and_export_video(page: Any, tmp_path: Path) -> None:
     page.click("#record")
     wait_blocks(page, 40)
     page.click("#record")
-    page.wait_for_function(f"document.querySelectorAll('#takes li').length > {n}", timeout=10000)
+    page.wait_for_function(f"document.querySelectorAll('#takes li').length > {n}", timeout=WAIT_MS)
     take = page.evaluate("window.studio.lastTake")
     assert 0.9 <= take["video_time"] <= 1.2  # aligned to the picture position where recording began
     with page.expect_download(timeout=30000) as dl:
@@ -325,7 +331,7 @@ def test_materials_presets_and_ab_mix(page: Any, server: tuple[str, Any]) -> Non
     set_range(page, "#towards-amount", 0.8)
     set_range(page, '#dims input.bias[data-dim="1"]', -1.5)
     wait_blocks(page, 10)
-    deadline = time.monotonic() + 10  # control messages arrive asynchronously; a loaded machine may lag
+    deadline = time.monotonic() + WAIT_MS / 1000  # control messages arrive asynchronously
     while studio.live.state.get("towards") != {"label": "wood", "amount": 0.8} and time.monotonic() < deadline:
         page.wait_for_timeout(100)
     assert studio.live.state["towards"] == {"label": "wood", "amount": 0.8}
@@ -334,7 +340,7 @@ def test_materials_presets_and_ab_mix(page: Any, server: tuple[str, Any]) -> Non
     page.select_option("#material-b", "metal")
     set_range(page, "#material-blend", 0.4)
     blend = {"label": "wood:0.60,metal:0.40", "amount": 0.8}
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + WAIT_MS / 1000
     while studio.live.state.get("towards") != blend and time.monotonic() < deadline:
         page.wait_for_timeout(100)
     assert studio.live.state["towards"] == blend
@@ -357,7 +363,7 @@ def test_materials_presets_and_ab_mix(page: Any, server: tuple[str, Any]) -> Non
     page.select_option("#mix-b", "lib-footsteps_metal")
     set_range(page, "#mix-alpha", 0.3)
     page.click("#mix-play")
-    page.wait_for_function("window.studio.lastMix", timeout=15000)
+    page.wait_for_function("window.studio.lastMix", timeout=WAIT_MS)
     mix = page.evaluate("window.studio.lastMix")
     assert mix["kind"] == "mix" and mix["alpha"] == pytest.approx(0.3) and mix["duration"] > 1.0
     page.click("#reset-controls")

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from foleyvae.control.osc import encode_message
-from tests.studio.test_browser import ARTIFACTS, CHROMIUM, chromium_args, fake_mic, set_range, wait_blocks
+from tests.studio.test_browser import ARTIFACTS, CHROMIUM, WAIT_MS, chromium_args, fake_mic, set_range, wait_blocks
 
 pytestmark = pytest.mark.browser
 __all__ = ["fake_mic"]  # the shared fixture, imported for its name
@@ -113,7 +113,7 @@ def connected(page: Any) -> None:
     if page.evaluate("window.studio.running"):
         page.click("#stop")
     page.evaluate("() => Promise.race([ensureAudio(), new Promise((r) => setTimeout(r, 15000))])")
-    page.wait_for_function("window.studio.connected", timeout=15000)
+    page.wait_for_function("window.studio.connected", timeout=WAIT_MS)
 
 
 def midi(page: Any, *msg: int) -> None:
@@ -124,7 +124,7 @@ def test_shortcut_overlay_lists_the_keys(page: Any) -> None:
     page.locator("h1").click()
     page.keyboard.press("?")
     overlay = page.locator("#keys-overlay")
-    overlay.wait_for(state="visible", timeout=5000)
+    overlay.wait_for(state="visible", timeout=WAIT_MS)
     rows = page.locator("#keys-overlay tr")
     assert rows.count() == page.evaluate("window.studio.shortcuts.length") >= 7
     text = overlay.inner_text()
@@ -132,7 +132,7 @@ def test_shortcut_overlay_lists_the_keys(page: Any) -> None:
         assert key in text
     page.screenshot(path=str(ARTIFACTS / "studio_shortcuts.png"))
     page.keyboard.press("Escape")
-    overlay.wait_for(state="hidden", timeout=5000)
+    overlay.wait_for(state="hidden", timeout=WAIT_MS)
 
 
 def test_keyboard_plays_steers_records_and_resets(page: Any, server: tuple[str, Any]) -> None:
@@ -140,10 +140,10 @@ def test_keyboard_plays_steers_records_and_resets(page: Any, server: tuple[str, 
     page.select_option("#sample-select", "lib-footsteps_wood")
     page.locator("h1").click()
     page.keyboard.press(" ")
-    page.wait_for_function("window.studio.running === 'sample'", timeout=15000)
+    page.wait_for_function("window.studio.running === 'sample'", timeout=WAIT_MS)
     wait_blocks(page, 3)
     page.keyboard.press(" ")
-    page.wait_for_function("window.studio.running === null", timeout=5000)
+    page.wait_for_function("window.studio.running === null", timeout=WAIT_MS)
     connected(page)
     materials = page.evaluate("window.studio.model.materials")
     page.keyboard.press("2")
@@ -157,15 +157,15 @@ def test_keyboard_plays_steers_records_and_resets(page: Any, server: tuple[str, 
     until(page, lambda: live_state(studio).get("temperature") == 0 and live_state(studio)["towards"] is None, "reset")
     n = len(studio.folder.takes())
     page.keyboard.press(" ")  # again: the last source
-    page.wait_for_function("window.studio.running === 'sample'", timeout=15000)
+    page.wait_for_function("window.studio.running === 'sample'", timeout=WAIT_MS)
     page.keyboard.press("r")
-    page.wait_for_function("document.getElementById('record').classList.contains('on')", timeout=5000)
+    page.wait_for_function("document.getElementById('record').classList.contains('on')", timeout=WAIT_MS)
     wait_blocks(page, 8)
     page.keyboard.press("r")
     until(page, lambda: len(studio.folder.takes()) > n, "the take")
     assert studio.folder.takes()[-1]["kind"] == "take"
     page.keyboard.press(" ")
-    page.wait_for_function("window.studio.running === null", timeout=5000)
+    page.wait_for_function("window.studio.running === null", timeout=WAIT_MS)
     # typing in a text field is typing, not shortcuts
     page.fill("#preset-name", "r 1 ")
     assert page.evaluate("window.studio.running") is None and page.input_value("#preset-name") == "r 1 "
@@ -175,7 +175,7 @@ def test_midi_learn_maps_cc_and_notes_onto_the_controls(page: Any, server: tuple
     _, studio = server
     connected(page)
     page.click("#midi-connect")
-    page.wait_for_function("window.studio.midi.inputs.length === 1", timeout=10000)
+    page.wait_for_function("window.studio.midi.inputs.length === 1", timeout=WAIT_MS)
     assert "Fake Controller" in page.locator("#midi-status").inner_text()
     page.click("#midi-learn")
     assert page.evaluate("window.studio.midi.learn")
@@ -241,7 +241,7 @@ def test_the_midi_mapping_is_saved_with_the_preset(page: Any, server: tuple[str,
     assert live_state(studio)["temperature"] != 0.0
     page.select_option("#preset-select", "hardware")
     page.click("#preset-load")
-    page.wait_for_function("window.studio.midi.map.length === 4", timeout=5000)
+    page.wait_for_function("window.studio.midi.map.length === 4", timeout=WAIT_MS)
     assert page.evaluate("window.studio.midi.map") == before
     midi(page, 0xB0, 21, 32)
     until(page, lambda: live_state(studio).get("temperature") == 1.01, "temperature by the restored mapping")
@@ -264,7 +264,7 @@ def test_osc_moves_the_page_and_the_engine(page: Any, server: tuple[str, Any]) -
         s.sendto(encode_message("/foleyvae/dry_wet", 0.3), ("127.0.0.1", port))
         s.sendto(encode_message("/foleyvae/bias/0", -2.0), ("127.0.0.1", port))
         c = "window.studio.controls"
-        page.wait_for_function(f"{c}.dry_wet === 0.3 && {c}.bias[0] === -2", timeout=10000)
+        page.wait_for_function(f"{c}.dry_wet === 0.3 && {c}.bias[0] === -2", timeout=WAIT_MS)
         assert page.input_value("#dry-wet") == "0.3"
         assert page.input_value('#dims input.bias[data-dim="0"]') == "-2"
         assert studio.live.engine.controls.dry_wet == 0.3
@@ -281,7 +281,7 @@ def test_osc_moves_the_page_and_the_engine(page: Any, server: tuple[str, Any]) -
         n = len(studio.folder.takes())
         playing(page)
         s.sendto(encode_message("/foleyvae/record", 1), ("127.0.0.1", port))
-        page.wait_for_function("document.getElementById('record').classList.contains('on')", timeout=10000)
+        page.wait_for_function("document.getElementById('record').classList.contains('on')", timeout=WAIT_MS)
         wait_blocks(page, 8)
         s.sendto(encode_message("/foleyvae/record", 0), ("127.0.0.1", port))
         until(page, lambda: len(studio.folder.takes()) > n, "the OSC take")

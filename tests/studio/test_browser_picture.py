@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from foleyvae.audio import timecode as tc
-from tests.studio.test_browser import ARTIFACTS, CHROMIUM, chromium_args, fake_mic, set_range, wait_blocks
+from tests.studio.test_browser import ARTIFACTS, CHROMIUM, WAIT_MS, chromium_args, fake_mic, set_range, wait_blocks
 from tests.support.video import make_video
 
 __all__ = ["fake_mic"]  # the shared fixture (test_browser.py), imported for its name
@@ -24,7 +24,7 @@ pytestmark = [
 ]
 
 TOKEN = "browser-picture-token-0123456789abcdef"
-WAIT = 15000  # ms: every Playwright wait has a timeout
+WAIT = WAIT_MS  # ms, every Playwright wait (test_browser.WAIT_MS: ends as soon as its condition holds)
 VIDEO_S = 4.0
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.studio.test_browser import CHROMIUM, chromium_args
+from tests.studio.test_browser import CHROMIUM, WAIT_MS, chromium_args
 
 pytestmark = pytest.mark.browser
 
@@ -25,7 +25,7 @@ TOKEN = "browser-sessions-token-0123456789abcdef"
 CARD_MD = (
     "# Demo card\n\nA **bold** claim <script>window.pwned = 1</script>\n\n| metric | value |\n|---|---|\n| F1 | 0.7 |\n"
 )
-WAIT = 20000  # ms, every Playwright wait
+WAIT = WAIT_MS  # ms, every Playwright wait (test_browser.WAIT_MS: ends as soon as its condition holds)
 
 
 def _entries() -> list[Any]:

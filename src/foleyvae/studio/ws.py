@@ -36,6 +36,8 @@ from foleyvae.studio.state import MAX_WS_MESSAGE, Studio, new_page_stream
 __all__ = ["PageSocket", "MAX_TEXT_MESSAGE", "latency_ms"]
 
 MAX_TEXT_MESSAGE = 64 * 1024
+MAX_QUEUED = 256  # received frames waiting for the engine (256 blocks of 512 samples = 3 s at 44.1 kHz)
+IMMEDIATE = ("controls",)  # message types that need not wait behind queued audio (a ping stays a barrier)
 
 
 def latency_ms(live: PageStream) -> float:
@@ -58,6 +60,7 @@ class PageSocket:
         tab = websocket.query_params.get("tab")
         self.tab_id: str | None = tab if tab else None
         self.was_taken = False
+        self.texts_queued = 0  # JSON messages waiting in the inbox (an immediate one may not overtake them)
         self.tasks: set[asyncio.Future[None]] = set()
         self.handlers: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
             "start": self.on_start,
@@ -89,24 +92,60 @@ class PageSocket:
             return
         await self.websocket.accept()
         self.st.remote.attach(asyncio.get_running_loop(), self.on_remote)
+        inbox: asyncio.Queue[Mapping[str, Any] | None] = asyncio.Queue(maxsize=MAX_QUEUED)
+        worker = asyncio.ensure_future(self.work(inbox))
         try:
-            while True:
-                # Yield to the event loop between messages: with a backlog, receive() returns without suspending,
-                # so a page flooding controls would otherwise starve every other request until it stops sending.
-                await asyncio.sleep(0)
-                message = await self.websocket.receive()
-                if message["type"] == "websocket.disconnect":
-                    break
-                await self.on_message(message)
+            await self.read(inbox, worker)
         except WebSocketDisconnect:
             pass
         finally:
+            if not worker.done():
+                await inbox.put(None)  # the worker handles what was received (a take's last frames), then stops
+            with contextlib.suppress(Exception):
+                await worker
             self.st.remote.detach(self.on_remote)
             if self.live is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.to_thread(self.live.finish_take)
             if self.st.live_owner is self:
                 self.st.live_owner = None
+
+    async def read(self, inbox: asyncio.Queue[Mapping[str, Any] | None], worker: asyncio.Future[None]) -> None:
+        """Receive frames as they come. A ``controls`` message is handled at once when only audio waits
+        before it, so a knob acts now even while the engine works through a backlog of audio (a loaded machine);
+        everything else keeps its order in ``inbox``. Returns when the page leaves or the worker stopped."""
+        while not worker.done():
+            # Yield to the event loop between messages: with a backlog, receive() returns without suspending,
+            # so a page flooding controls would otherwise starve every other request until it stops sending.
+            await asyncio.sleep(0)
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            text = message.get("text")
+            if text is not None and self.texts_queued == 0 and self.immediate(text):
+                await self.on_message(message)
+                continue
+            if text is not None:
+                self.texts_queued += 1
+            await inbox.put(message)  # a full inbox (MAX_QUEUED frames behind) waits, as the socket would
+
+    async def work(self, inbox: asyncio.Queue[Mapping[str, Any] | None]) -> None:
+        """Handle the inbox in order (audio, start, record, reset) until ``None``."""
+        while (message := await inbox.get()) is not None:
+            if message.get("text") is not None:
+                self.texts_queued -= 1
+            await self.on_message(message)
+
+    def immediate(self, text: str) -> bool:
+        """A control change: cheap and order-free against audio (a bad message goes in line, to be
+        answered by its error in order)."""
+        if len(text) > MAX_TEXT_MESSAGE:
+            return False
+        try:
+            msg = parse_json(text, self.st.cfg.max_json_depth, "message")
+        except FoleyError:
+            return False
+        return isinstance(msg, dict) and msg.get("type") in IMMEDIATE
 
     async def send(self, msg: dict[str, Any]) -> None:
         await self.websocket.send_text(json.dumps(msg))
