@@ -20,13 +20,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -61,50 +58,13 @@ def find_delay(sent: np.ndarray, got: np.ndarray, max_lag: int) -> tuple[int, fl
     return lag, float(r[lag] / norm) if norm > 0 else 0.0
 
 
-@contextmanager
-def jack_server(rate: int, period: int) -> Iterator[dict[str, str]]:
-    """A private ``jackd --no-realtime -d dummy`` at ``rate``/``period``; yields the environment that selects it."""
-    if shutil.which("jackd") is None:
-        raise SystemExit("jackd not installed (apt-get install jackd2)")
-    name = f"foleyvae-loop-{os.getpid()}-{rate}-{period}"
-    env = dict(os.environ, JACK_DEFAULT_SERVER=name, JACK_NO_AUDIO_RESERVATION="1", JACK_NO_START_SERVER="1")
-    proc = subprocess.Popen(
-        ["jackd", "-n", name, "--no-realtime", "-d", "dummy", "-r", str(rate), "-p", str(period)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 15.0
-        while True:
-            r = subprocess.run(["jack_lsp"], env=env, capture_output=True, text=True, timeout=10)
-            if r.returncode == 0 and "system:playback_1" in r.stdout:
-                break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("jackd did not start")
-            time.sleep(0.2)
-        saved = {k: os.environ.get(k) for k in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")}
-        os.environ.update({k: env[k] for k in saved})  # the JACK-Client package reads the server name from here
-        try:
-            yield env
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-    finally:
-        sd = sys.modules.get("sounddevice")
-        if sd is not None:  # PortAudio's JACK host asserts (aborting the process) when the server goes first
-            sd._terminate()
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-        if sd is not None:
-            sd._initialize()  # back to the devices without this server
+def jack_server(rate: int, period: int) -> Any:
+    """A private ``jackd --no-realtime -d dummy`` at ``rate``/``period`` (tests/support/jack.py); yields its env."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from tests.support.jack import private_jackd
+
+    return private_jackd(rate, period, "foleyvae-loop", terminate_portaudio=True)
 
 
 class Loopback:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import gc
 import json
-import os
-import shutil
 import subprocess
 import sys
 import time
@@ -19,6 +17,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import footstep
+from tests.support.jack import jack_available, private_jackd
 
 pytestmark = pytest.mark.live
 
@@ -30,35 +29,10 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def jack_server() -> Iterator[dict[str, str]]:
     """A private JACK dummy server (48 kHz, 256 frames); yields the environment that selects it."""
-    if shutil.which("jackd") is None:
+    if not jack_available():
         pytest.skip("jackd not installed (apt-get install jackd2)")
-    name = f"foleyvae-test-{os.getpid()}"
-    env = dict(os.environ, JACK_DEFAULT_SERVER=name, JACK_NO_AUDIO_RESERVATION="1", JACK_NO_START_SERVER="1")
-    proc = subprocess.Popen(
-        ["jackd", "-n", name, "--no-realtime", "-d", "dummy", "-r", str(SR), "-p", str(BLOCK)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 15.0
-        while True:
-            r = subprocess.run(["jack_lsp"], env=env, capture_output=True, text=True, timeout=10)
-            if r.returncode == 0 and "system:playback_1" in r.stdout:
-                break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                err = proc.stderr.read() if proc.stderr else ""
-                pytest.fail(f"jackd did not start: {err[-500:]}")
-            time.sleep(0.2)
+    with private_jackd(SR, BLOCK, "foleyvae-test") as env:
         yield env
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
 
 
 def _footsteps(seconds: float) -> np.ndarray:

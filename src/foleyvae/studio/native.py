@@ -13,6 +13,7 @@ route's (``security.validate_controls``) and applied by the same ``session.apply
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -134,7 +135,8 @@ def list_audio_devices(refresh: bool = True) -> list[dict[str, Any]]:
     """PortAudio's devices (``refresh``: re-scan, so a server or interface started since shows up)."""
     sd = import_sounddevice()
     if refresh:
-        sd._terminate()  # sounddevice's documented way to re-scan: re-initialise PortAudio
+        with contextlib.suppress(sd.PortAudioError):  # not initialised (terminated elsewhere): nothing to end
+            sd._terminate()  # sounddevice's documented way to re-scan: re-initialise PortAudio
         sd._initialize()
     apis = sd.query_hostapis()
     out = []
