@@ -269,6 +269,12 @@ CONFIGS = [  # (rate, period, engine block, prefill, extra)
     (48000, 256, 256, 0, {"engine": "process"}),
     (48000, 256, 256, 0, {"route": "studio"}),
 ]
+# A hop-128 model at 48 kHz (foley-lowlat-48k, scripts/lowlat_model.sh): one 128-sample block is one latent frame
+LOWLAT_CONFIGS = [
+    (48000, 128, 128, 0, {}),
+    (48000, 256, 128, 0, {"note": "engine block 128 under a 256 period: two model calls per period"}),
+    (48000, 128, 128, 0, {"engine": "process"}),
+]
 
 
 def model_alone_ms(model: str, block: int = 256, calls: int = 400) -> dict[str, float]:
@@ -298,6 +304,7 @@ def main() -> int:
     ap.add_argument("--model", default="foley")
     ap.add_argument("--seconds", type=float, default=6.0, help="loopback length per row")
     ap.add_argument("--quick", action="store_true", help="two rows (48 kHz, periods 128 and 256, prefill 0)")
+    ap.add_argument("--lowlat", action="store_true", help="the rows for a 48 kHz hop-128 model (128-sample blocks)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "loopback_latency.json"))
     if len(sys.argv) == 8 and sys.argv[1] == "--studio-child":
         m, eb, pre, rate, secs, stats = sys.argv[2:]
@@ -307,7 +314,7 @@ def main() -> int:
     from _results import write_results
 
     quick = [c for c in CONFIGS if c[0] == 48000 and c[1] in (128, 256) and c[3] == 0 and not c[4]]
-    configs = quick if args.quick else CONFIGS
+    configs = LOWLAT_CONFIGS if args.lowlat else quick if args.quick else CONFIGS
     rows = []
     for rate, period, eb, prefill, extra in configs:
         try:
@@ -319,7 +326,7 @@ def main() -> int:
     load = [round(v, 2) for v in os.getloadavg()]
     result = {"model": args.model, "load_avg": load, "cpus": os.cpu_count(), "rows": rows}
     write_results(args.out, result)  # the rows first: the reference below must not cost them
-    result["model_alone"] = model_alone_ms(args.model)
+    result["model_alone"] = model_alone_ms(args.model, block=128 if args.lowlat else 256)
     print(f"model alone: {result['model_alone']}")
     write_results(args.out, result)
     return 0

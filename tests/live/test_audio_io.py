@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -131,3 +133,63 @@ def test_missing_portaudio_names_the_apt_package(tmp_path: Path, monkeypatch: py
     monkeypatch.setitem(sys.modules, "sounddevice", None)
     with pytest.raises(MissingDependencyError, match=r"foleyvae\[live\]"):
         import_sounddevice()
+
+
+def test_a_device_that_never_stops_does_not_hang_stop_and_the_take_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PortAudio's JACK host can block forever in stop() when the server dropped the client (seen after a burst of
+    xruns: ``foleyvae live`` never exited). stop() gives up on the device after STOP_TIMEOUT_S and writes the take."""
+    import threading
+
+    from foleyvae.inference.engine import StreamingEngine
+    from foleyvae.live import audio_io
+    from foleyvae.live.audio_io import LiveSession
+    from tests.inference.toy import ToyStream
+
+    n, sr = 256, 44100
+    monkeypatch.setattr(audio_io, "STOP_TIMEOUT_S", 0.5)
+    forever = threading.Event()
+
+    class StuckStream:
+        def __init__(self, callback: Any) -> None:
+            self.callback = callback
+
+        def start(self) -> None:
+            for i in range(20):  # twenty periods of a tone, as a device would deliver them
+                t = (i * n + np.arange(n)) / sr
+                indata = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[:, None]
+                self.callback(indata, np.empty((n, 1), np.float32), n, None)
+
+        def stop(self) -> None:
+            forever.wait()  # never returns (released at the end of the test)
+
+        def close(self) -> None:
+            pass
+
+    class StuckBackend:
+        name = "stuck"
+
+        def open(self, sample_rate: int, block_size: int, channels: int, i: Any, o: Any, callback: Any) -> StuckStream:
+            return StuckStream(callback)
+
+    take = tmp_path / "take.wav"
+    session = LiveSession(
+        StreamingEngine(ToyStream(sample_rate=sr), n),
+        record=take,
+        prefill_blocks=1,
+        realtime=False,
+        backend=StuckBackend(),
+        warmup_blocks=0,
+    )
+    try:
+        session.start()
+        time.sleep(0.3)  # the worker drains the twenty blocks
+        t0 = time.monotonic()
+        stats = session.stop()
+        waited = time.monotonic() - t0
+    finally:
+        forever.set()
+    assert waited < 5.0 and stats.device_stop_hung
+    y, got_sr = sf.read(str(take), dtype="float32")
+    assert got_sr == sr and len(y) > 0 and np.abs(y).max() > 0.01  # the take was written, with the tone in it

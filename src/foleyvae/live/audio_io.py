@@ -129,6 +129,7 @@ class LiveStats:
     adapter: dict[str, Any] = field(default_factory=dict)  # the sample mode's counters (live.adapter.AdapterStats)
     block_ms_p99: float = 0.0  # 99th percentile of the engine's time per block
     callback_ms_p99: float = 0.0  # ... of the device callback's time (sample mode: resampling and, prefill 0, engine)
+    device_stop_hung: bool = False  # the device stream did not stop within STOP_TIMEOUT_S (left behind, take kept)
 
     @property
     def xruns(self) -> int:
@@ -141,6 +142,8 @@ class LiveStats:
         d["xruns"] = self.xruns
         return d
 
+
+STOP_TIMEOUT_S = 5.0  # how long stop() waits for the device stream to stop before going on without it
 
 # live's stdin keys for the scalar controls, from the spec (b<dim>= and s<dim>= address the per-dim controls)
 STDIN_KEYS = {c.key: c.name for c in CONTROLS if c.key is not None and c.kind != "dims"}
@@ -548,13 +551,31 @@ class LiveSession:
             torch._C._set_graph_executor_optimize(self._jit_optimize)
             self._jit_optimize = None
 
+    def _stop_stream(self, stream: Any) -> None:
+        """Stop and close the device stream, giving up after STOP_TIMEOUT_S: PortAudio's JACK host can wait forever
+        for a server that dropped this client (seen after a burst of xruns), and the take must still be written."""
+
+        def halt() -> None:
+            with contextlib.suppress(Exception):
+                stream.stop()
+            with contextlib.suppress(Exception):
+                stream.close()
+
+        t = threading.Thread(target=halt, name="foleyvae-stream-stop", daemon=True)
+        t.start()
+        t.join(STOP_TIMEOUT_S)
+        if t.is_alive():
+            self.stats.device_stop_hung = True
+            print(
+                f"foleyvae live: the audio device did not stop within {STOP_TIMEOUT_S:.0f} s (a JACK server that "
+                "dropped this client?); the recording is kept",
+                file=sys.stderr,
+            )
+
     def stop(self) -> LiveStats:
         """Stop the stream, flush the recording, join the threads; returns the final stats."""
         if self._stream is not None:
-            with contextlib.suppress(Exception):
-                self._stream.stop()
-            with contextlib.suppress(Exception):
-                self._stream.close()
+            self._stop_stream(self._stream)
         self._stop.set()
         self._wake.set()
         for t in self._threads:
