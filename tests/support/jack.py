@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,7 +47,10 @@ def private_jackd(
     name = f"{prefix}-{os.getpid()}-{rate}-{period}"
     env = dict(os.environ, JACK_DEFAULT_SERVER=name, JACK_NO_AUDIO_RESERVATION="1", JACK_NO_START_SERVER="1")
     cmd = ["jackd", "-n", name, "--no-realtime", "-d", "dummy", "-r", str(rate), "-p", str(period)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # jackd's messages go to a file, never a pipe: it prints a line per xrun, and a full pipe nobody reads blocks
+    # jackd, and PortAudio with it (a CI run hung in Pa_Terminate that way)
+    log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed in the finally below)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log, text=True)
     saved = {k: os.environ.get(k) for k in SELECTS}
     try:
         deadline = time.monotonic() + 15.0
@@ -56,8 +60,9 @@ def private_jackd(
                 break
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                err = proc.communicate(timeout=5)[1] or ""
-                raise JackError(f"jackd did not start: {err.strip()[-400:]}")
+                proc.wait(timeout=5)
+                log.seek(0)
+                raise JackError(f"jackd did not start: {log.read().strip()[-400:]}")
             time.sleep(0.2)
         os.environ.update({k: env[k] for k in SELECTS})
         yield env
@@ -78,5 +83,4 @@ def private_jackd(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=5)
-        if proc.stderr is not None:
-            proc.stderr.close()
+        log.close()
