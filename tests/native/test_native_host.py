@@ -65,6 +65,7 @@ def test_native_host_runs_export(tmp_path: Path, streaming: bool) -> None:
     assert "attribute temperature" in res.stdout and "sr: 44100" in res.stdout
 
 
+@pytest.mark.slow  # > 20 s on a slow day: CI runs it right after the default suite (.ci/run)
 def test_native_host_rejects_garbage(tmp_path: Path) -> None:
     host = _build_host()
     bad = tmp_path / "bad.ts"

@@ -220,6 +220,7 @@ def test_worklet_brings_the_latency_back_after_a_stall(page: Any) -> None:
         assert np.all(np.diff(out) > 0) and np.all(np.diff(out) < 3.0), out[:8]
 
 
+@pytest.mark.slow  # > 20 s on a slow day: CI runs it right after the default suite (.ci/run)
 def test_record_and_download_a_take(page: Any, server: tuple[str, Any], tmp_path: Path) -> None:
     if page.evaluate("window.studio.running") != "mic":
         page.click("#mic")
@@ -249,6 +250,7 @@ def test_record_and_download_a_take(page: Any, server: tuple[str, Any], tmp_path
     time.sleep(0.1)
 
 
+@pytest.mark.slow  # > 20 s on a slow day: CI runs it right after the default suite (.ci/run)
 def test_the_page_says_when_a_take_reaches_the_length_limit(page: Any, server: tuple[str, Any]) -> None:
     _, studio = server
     if page.evaluate("window.studio.running") != "mic":
@@ -290,6 +292,7 @@ def test_upload_by_file_picker(page: Any, tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
+@pytest.mark.slow  # > 20 s on a slow day: CI runs it right after the default suite (.ci/run)
 def test_perform_to_picture_and_export_video(page: Any, tmp_path: Path) -> None:
     import subprocess
 
@@ -319,6 +322,7 @@ def test_perform_to_picture_and_export_video(page: Any, tmp_path: Path) -> None:
     page.click("#stop")
 
 
+@pytest.mark.slow  # > 20 s on a slow day: CI runs it right after the default suite (.ci/run)
 def test_materials_presets_and_ab_mix(page: Any, server: tuple[str, Any]) -> None:
     from foleyvae.inference.mixing import material_table
 
