@@ -30,6 +30,10 @@ def _play(loop_cls: Any, seconds: float, seed: int) -> Any:
     return loop
 
 
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
+
+
 def _start(client: Any, body: dict[str, Any]) -> dict[str, Any]:
     """POST start, once more after a failure (a JACK server under load may refuse the first client)."""
     r = client.post("/api/native/start", json=body)
@@ -53,7 +57,8 @@ def test_native_route_on_jack_passes_audio_and_obeys_controls(client: Any) -> No
         # the demo model is 44.1 kHz: the route resamples; dry only first, so the output is the delayed input
         bad = client.post("/api/native/start", json={"block": 8, "prefill": 0})
         assert bad.status_code == 400 and "block must be an integer in 16..8192" in bad.json()["error"]
-        status = _start(client, {"block": 256, "prefill": 0, "device_rate": RATE})
+        status = _start(client, {"block": 256, "prefill": 0, "device_rate": RATE, "record": True})
+        t_start = time.monotonic()
         try:
             assert status["running"] and status["latency"]["device_rate"] == RATE
             assert client.post("/api/native/controls", json={"dry_wet": 0.0}).status_code == 200
@@ -77,6 +82,7 @@ def test_native_route_on_jack_passes_audio_and_obeys_controls(client: Any) -> No
             assert np.sqrt(np.mean(dry.rec**2)) > 1e-3 and corr > 0.12, (lag, corr)
             assert PERIOD <= lag < 4000, lag
             # the model only, its input 60 dB down: what comes back no longer follows the clicks
+            t_wet = time.monotonic() - t_start  # the take is dry only before this (in its own time, about)
             r = client.post("/api/native/controls", json={"dry_wet": 1.0, "input_gain_db": -60.0})
             assert r.status_code == 200
             time.sleep(0.3)
@@ -87,6 +93,34 @@ def test_native_route_on_jack_passes_audio_and_obeys_controls(client: Any) -> No
             stopped = client.post("/api/native/stop").json()
         assert not stopped["running"] and stopped["last"]["callbacks"] > 0
         assert stopped["last"]["latency"]["mode"] == "sample"
+    # the take: in the takes list, 24-bit, its wet lined up with its dry (the dry-only part: the same signal at lag 0)
+    take = stopped["last"]["take"]
+    listed = [t["id"] for t in client.get("/api/takes").json()]
+    assert take["source"] == "native" and take["has_dry"] and take["id"] in listed
+    assert take["controls"]["dry_wet"] == 1.0 and take["sample_rate"] == 44100  # the model's rate, as the engine runs
+    import io
+
+    import soundfile as sf
+
+    tracks = {}
+    for which in ("wet", "dry"):
+        r = client.get(f"/api/takes/{take['id']}/{which}.wav")
+        assert r.status_code == 200
+        tracks[which], sr = sf.read(io.BytesIO(r.content), dtype="float32")
+        assert sf.info(io.BytesIO(r.content)).subtype == "PCM_24"
+    assert len(tracks["wet"]) == len(tracks["dry"]) > sr
+    # dry_wet 0 until the wet control (the model's output, far louder than the clicks), which comes ~t_wet s after
+    # start in wall time; the take's own clock starts later, so find the switch in it: the first loud wet window
+    win = sr // 4
+    loud = [k for k in range(2, len(tracks["wet"]) // win) if _rms(tracks["wet"][k * win : (k + 1) * win]) > 0.1]
+    switch = loud[0] * win if loud else len(tracks["wet"])
+    assert t_wet - 3.0 < switch / sr < t_wet + 0.5, (switch / sr, t_wet)
+    first = slice(sr // 2, switch - win)  # the played clicks, through the dry path
+    dry_part, wet_part = tracks["dry"][first], tracks["wet"][first]
+    assert _rms(dry_part) > 1e-3  # the clicks are in it
+    for a, b in ((dry_part, wet_part), (wet_part, dry_part)):  # no lag either way
+        lag, corr_take = find_delay(a, b, sr // 20)
+        assert lag == 0 and corr_take > 0.9, (lag, corr_take)
     assert client.post("/api/native/controls", json={"dry_wet": 0.5}).status_code == 400  # not running
 
 
@@ -124,6 +158,7 @@ def test_native_panel_in_the_page_drives_the_route(tmp_path: Any) -> None:
             pg.wait_for_function("window.studio.native.devices.length > 0", timeout=15000)
             assert "JACK" in pg.inner_text("#native-in", timeout=5000)
             pg.select_option("#native-rate", "48000", timeout=5000)
+            pg.check("#native-record", timeout=5000)
             # 30 s of clicks: the level must still be playing when the page's poll looks (a 4 s train once ran out
             # before the first poll that saw it, in a CI run)
             loop = Loopback(click_train(30 * RATE, RATE, seed=5), name="foleyvae-test-page")
@@ -150,6 +185,8 @@ def test_native_panel_in_the_page_drives_the_route(tmp_path: Any) -> None:
                 pg.wait_for_function("window.studio.native.running === false", timeout=15000)
                 loop.close()
             assert studio.native.session is None and studio.native.last_stats["callbacks"] > 0
+            take_id = studio.native.last_stats["take"]["id"]
+            pg.wait_for_selector(f'#takes li[data-id="{take_id}"]', timeout=15000)  # listed with the page's takes
             assert pg.evaluate("window.studio.native.errors") == []  # a plain value: returns at once
         finally:
             browser.close()

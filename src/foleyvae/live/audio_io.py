@@ -45,6 +45,7 @@ from foleyvae.errors import FoleyError, first_line
 from foleyvae.inference.control_spec import CONTROLS, control
 from foleyvae.inference.controls import ControlError, Controls
 from foleyvae.inference.engine import StreamingEngine
+from foleyvae.inference.takes import TakeAligner
 from foleyvae.live.adapter import DeviceAdapter
 from foleyvae.live.backends import DuplexBackend, SoundDeviceBackend, import_sounddevice, list_devices
 from foleyvae.live.realtime import RT_PRIORITY_CALLBACK, RT_PRIORITY_WORKER, promote_thread
@@ -207,6 +208,7 @@ class LiveSession:
             sample rate the stream's.
         input_device / output_device: sounddevice device ids or names (None: the default devices).
         record: path of the take (.wav/.flac); the dry input goes beside it as ``<stem>.dry<suffix>``.
+        dry_record: where the dry input goes instead (with ``record``).
         prefill_blocks: silent blocks queued before the first output (the worker's margin).
         ring_blocks: slots of the input/output rings; the recording ring holds about 4 s.
         latency_recover_s: after a dropout the late blocks play on (the margin they add absorbs the next hiccups
@@ -239,6 +241,7 @@ class LiveSession:
         resampler: str = "fir",
         settle_s: float = 0.5,
         monitor: Callable[[np.ndarray, np.ndarray], None] | None = None,
+        dry_record: str | Path | None = None,
     ) -> None:
         self.engine = engine
         # the device: its rate (None: the model's; another rate is resampled in the path) and the block size asked of
@@ -248,7 +251,7 @@ class LiveSession:
         self.resampler = resampler
         self.monitor = monitor  # called with (x, y) [C, n] after each engine block, in the engine's thread
         self._mode: str | None = None  # "block" (device period == engine block, same rate, prefill > 0) or "sample"
-        self._skip = int(engine.latency_samples)  # take samples still to drop (the take lines up with the dry input)
+        self._take = TakeAligner(int(engine.latency_samples))  # the take lines up with the dry input
         self.block_times = np.zeros(1 << 16, np.float64)  # seconds per engine block (a ring; p99 in stats)
         self.callback_times = np.zeros(1 << 16, np.float64)  # seconds per device callback in the sample mode
         self._n_block_times = 0
@@ -267,6 +270,8 @@ class LiveSession:
         self.output_device = output_device
         self.record = Path(record) if record is not None else None
         self.dry_path = self.record.with_name(self.record.stem + ".dry" + self.record.suffix) if self.record else None
+        if self.record is not None and dry_record is not None:
+            self.dry_path = Path(dry_record)
         c, n = engine.channels, engine.block_size
         self.prefill_blocks = int(prefill_blocks)
         self.in_ring = BlockRing(ring_blocks, c, n)
@@ -336,7 +341,7 @@ class LiveSession:
         if self.monitor is not None:
             self.monitor(x, y)
         if self.record is not None:
-            self._skip = self._record(x, y, self._skip)
+            self._record(x, y)
         return y
 
     def _sample_callback(self, indata: np.ndarray, outdata: np.ndarray) -> None:
@@ -407,7 +412,7 @@ class LiveSession:
     def _worker(self) -> None:
         eng = self.engine
         n, c = eng.block_size, eng.channels
-        recording = self.record is not None  # (the take's alignment state is self._skip, kept by _run_block)
+        recording = self.record is not None  # (the take's alignment is self._take, kept by _run_block)
         if self.realtime:
             self.stats.realtime_worker = promote_thread(RT_PRIORITY_WORKER)
         try:
@@ -424,34 +429,31 @@ class LiveSession:
                     continue
                 self.in_ring.pop(self._block)
                 self.out_ring.push(self._run_block(self._block))
-            if recording:  # flush the engine's delay so the take is as long as the dry input
+            if recording:  # flush the engine's delay (zeros through it) so the take is as long as the dry input
                 zeros = np.zeros((c, n), np.float32)
-                pending = eng.latency_samples
-                while pending > 0:
+                self._take.stop()
+                while not self._take.done:
                     y = eng.process(zeros)
-                    take = y[:, : min(n, pending)]
+                    a, b = self._take.wet_span(n)
                     self._rec[:c] = 0.0
                     self._rec[c:] = 0.0
-                    self._rec[c:, : take.shape[1]] = take
-                    self._push_rec_blocking(self._rec, dry_len=0, take_len=take.shape[1])
-                    pending -= n
+                    self._rec[c:, : b - a] = y[:, a:b]
+                    self._push_rec_blocking(self._rec, dry_len=0, take_len=b - a)
         except BaseException as e:  # pragma: no cover - surfaced by stop()
             self._error = e
         finally:
             self._worker_done.set()
             self._rec_wake.set()
 
-    def _record(self, dry: np.ndarray, y: np.ndarray, skip: int) -> int:
+    def _record(self, dry: np.ndarray, y: np.ndarray) -> None:
+        """One block's dry input and the take's part of its output (``self._take`` says which) -> rec_ring."""
         c, n = self.engine.channels, self.engine.block_size
         self._rec[:c] = dry
-        if skip >= n:
-            self._push_rec(self._rec, dry_len=n, take_len=0)
-            return skip - n
-        # take: y[skip:] goes at the start of this block's take row
+        self._take.add_dry(n)
+        a, b = self._take.wet_span(n)
         self._rec[c:] = 0.0
-        self._rec[c:, : n - skip] = y[:, skip:]
-        self._push_rec(self._rec, dry_len=n, take_len=n - skip)
-        return 0
+        self._rec[c:, : b - a] = y[:, a:b]  # the take's samples go at the start of the row
+        self._push_rec(self._rec, dry_len=n, take_len=b - a)
 
     def _push_rec(self, block: np.ndarray, dry_len: int, take_len: int) -> None:
         # valid lengths of the dry and take rows ride beside the block (the take starts latency samples late)

@@ -4,6 +4,7 @@ The page stays the control surface and the display; the audio never crosses the 
 
     device --PortAudio--> LiveSession (live.audio_io: re-blocking, resampling, the engine) --> device
                                       \\--monitor(x, y)--> NativeMeter --GET /api/native/status--> page meters
+                                      \\--take (``record``: wet lined up with dry)--> the session's takes/
 
 The engine is a :class:`~foleyvae.inference.engine.StreamingEngine` on its own instance of the open model (the
 page's browser stream and offline renders keep theirs), run by one thread: the device callback when ``prefill`` is
@@ -16,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -95,13 +97,14 @@ class NativeOptions:
     prefill: int = 0
     device_rate: int | None = None
     resampler: str = "fir"
+    record: bool = False  # a take (wet + dry, lined up) in the session's takes/, listed when the route stops
 
     @classmethod
     def parse(cls, body: Any, hop: int) -> NativeOptions:
         """The page's JSON -> options; SecurityError (one line) naming the bad field."""
         if not isinstance(body, dict):
             raise SecurityError("expected a JSON object")
-        unknown = set(body) - {"input_device", "output_device", "block", "prefill", "device_rate", "resampler"}
+        unknown = set(body) - set(cls.__dataclass_fields__)
         if unknown:
             raise SecurityError(f"unknown field {sorted(unknown)[0]!r}")
         block = _int(body.get("block", 256), "block", hop, MAX_BLOCK)
@@ -114,7 +117,10 @@ class NativeOptions:
             raise SecurityError("resampler must be 'fir' or 'soxr'")
         dev_in = _device(body.get("input_device"), "input_device")
         dev_out = _device(body.get("output_device"), "output_device")
-        return cls(dev_in, dev_out, block, prefill, rate, resampler)
+        record = body.get("record", False)
+        if not isinstance(record, bool):
+            raise SecurityError("record must be true or false")
+        return cls(dev_in, dev_out, block, prefill, rate, resampler, record)
 
 
 def _int(v: Any, name: str, lo: int, hi: int) -> int:
@@ -166,6 +172,9 @@ class NativeRoute:
         self._steer: Any = None
         self._labels: list[str] = []
         self.last_stats: dict[str, Any] | None = None
+        self.controls: dict[str, Any] = {}  # the controls applied since start (a take's metadata)
+        self._take_dir: Path | None = None  # where the running session records its take
+        self._take_meta: dict[str, Any] = {}
 
     def start(self, body: Any, tab_id: str | None = None) -> dict[str, Any]:
         """Open the device with the asking tab's model (``tabs``; a running session is stopped first); blocks while
@@ -183,11 +192,27 @@ class NativeRoute:
             torch.set_flush_denormal(True)
             engine = StreamingEngine(model, opts.block)
             meter = NativeMeter()
+            take_dir = self.st.folder.new_take_dir() if opts.record else None
+            wet, dry = (take_dir / "wet.wav", take_dir / "dry.wav") if take_dir else (None, None)
             session = LiveSession(engine, opts.input_device, opts.output_device, prefill_blocks=opts.prefill,
                                   device_rate=opts.device_rate, resampler=opts.resampler, monitor=meter.monitor,
-                                  gc_freeze=False)  # fmt: skip  # the server keeps making objects: no freeze
+                                  gc_freeze=False, record=wet, dry_record=dry)  # fmt: skip  # gc: the server allocates
             table = material_table(model)
-            session.start()  # FoleyError with a one-line reason when the device refuses
+            self._take_dir, self.controls = take_dir, {}
+            self._take_meta = {
+                "model": str(model.name),
+                "model_id": entry.id,
+                "block_size": opts.block,
+                "aligned_by_samples": int(engine.latency_samples),
+                "video_time": 0.0,
+                "source": "native",
+                "device_rate": opts.device_rate or int(model.sample_rate),
+            }
+            try:
+                session.start()  # FoleyError with a one-line reason when the device refuses
+            except BaseException:
+                self._adopt_take()  # (removes the empty take folder)
+                raise
             self.session, self.meter, self.options, self.model_name = session, meter, opts, str(model.name)
             self._std, self._steer, self._labels = latent_std(model), table.steer, sorted(table.choices())
             return self._status_locked()
@@ -206,6 +231,21 @@ class NativeRoute:
             self.last_stats = {**stats.as_dict(), "latency": session.latency()}
         except FoleyError as e:
             self.last_stats = {"error": str(e)}
+        take = self._adopt_take()
+        if take is not None:
+            self.last_stats["take"] = take
+
+    def _adopt_take(self) -> dict[str, Any] | None:
+        """The take the stopped session wrote (already lined up by live's aligner) -> the studio's takes list."""
+        d, self._take_dir = self._take_dir, None
+        if d is None:
+            return None
+        try:
+            return self.st.folder.adopt_take(d, {**self._take_meta, "controls": dict(self.controls)})
+        except FoleyError as e:
+            if self.last_stats is not None:
+                self.last_stats["take_error"] = str(e)
+            return None
 
     def set_controls(self, msg: Any) -> None:
         """A control message (the browser route's format), validated whole, then applied."""
@@ -215,6 +255,7 @@ class NativeRoute:
             engine = self.session.engine
             update = validate_controls(msg, int(engine.controls.latent_size), self._labels)
             apply_controls(engine, update, self._std, self._steer)
+            self.controls.update(update)
 
     def status(self) -> dict[str, Any]:
         with self._lock:

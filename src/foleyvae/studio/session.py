@@ -7,6 +7,7 @@ ids map to paths through server-side tables, so no client string ever becomes a 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -21,10 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from foleyvae.audio.io import AUDIO_EXTENSIONS, save
+from foleyvae.audio.io import AUDIO_EXTENSIONS, AudioError, load, save
 from foleyvae.errors import FoleyError
 from foleyvae.inference.engine import StreamingEngine
 from foleyvae.inference.mixing import material_table
+from foleyvae.inference.takes import TakeAligner
 from foleyvae.playable.protocol import StreamModel
 from foleyvae.studio.security import SecurityError, check_id, inside, private_file, safe_name
 from foleyvae.studio.video import VIDEO_SUFFIXES, ffmpeg_path, mux_take
@@ -381,12 +383,37 @@ class SessionFolder:
         if dry.size:
             make_private(save(d / "dry.wav", dry, sample_rate, subtype="PCM_24"))
         make_private(save(d / "wet.wav", wet, sample_rate, subtype="PCM_24"))
+        return self._write_take_meta(d, prefix, sample_rate, wet.shape[-1], bool(dry.size), meta)
+
+    def adopt_take(self, d: Path, meta: dict[str, Any]) -> dict[str, Any] | None:
+        """List a take that something else recorded into ``d`` (a :meth:`new_take_dir`: ``wet.wav`` and perhaps
+        ``dry.wav``, the native route's float WAVs): rewritten as 24-bit PCM like the page's takes, then its
+        ``meta.json``. None when nothing was recorded (the folder is removed)."""
+        wet_p, dry_p = d / "wet.wav", d / "dry.wav"
+        try:
+            wet, sr = load(wet_p)
+            dry = load(dry_p)[0] if dry_p.is_file() else None
+        except AudioError:  # none written (the device never started) or zero length (stopped at once)
+            with contextlib.suppress(OSError):
+                for p in d.iterdir():
+                    p.unlink()
+                d.rmdir()
+            return None
+        has_dry = dry is not None
+        if dry is not None:
+            make_private(save(dry_p, dry, sr, subtype="PCM_24"))
+        make_private(save(wet_p, wet, sr, subtype="PCM_24"))
+        return self._write_take_meta(d, "take", sr, wet.shape[-1], has_dry, meta)
+
+    def _write_take_meta(
+        self, d: Path, prefix: str, sample_rate: int, frames: int, has_dry: bool, meta: dict[str, Any]
+    ) -> dict[str, Any]:
         record = {
             "id": d.name,
             "kind": prefix,
             "sample_rate": sample_rate,
-            "duration": round(wet.shape[-1] / sample_rate, 3),
-            "has_dry": bool(dry.size),
+            "duration": round(frames / sample_rate, 3),
+            "has_dry": has_dry,
             "created": time.strftime("%Y-%m-%d %H:%M:%S"),
             **meta,
         }
@@ -529,14 +556,13 @@ class PageStream:
         model.reset()
         self.engine = _engine_class()(model, self.block_size)
         self.state: dict[str, Any] = {}
-        self._rec_dry: list[np.ndarray] | None = None
-        self._rec_wet: list[np.ndarray] = []
-        self._rec_meta: dict[str, Any] = {}  # the take being recorded
+        self._take: _Take | None = None  # the take being recorded
+        self._closing: list[_Take] = []  # stopped takes still owed their tail (the engine's latency) by the output
+        self._finished: list[dict[str, Any]] = []  # saved takes not yet handed to the page
         self._armed_meta: dict[str, Any] = {}  # for the next take (arm_record), taken when it starts
         # A take lives in memory until it stops (~0.35 MB per second per channel, dry + wet): it is closed at this
         # length, and flagged frames after it are dropped until the page stops recording (or arms a new take).
         self.max_take_frames = max(1, int(max_take_seconds * float(model.sample_rate)))
-        self._rec_frames = 0
         self._capped = False
         self._last_stats = 0.0
         self.blocks = 0
@@ -593,63 +619,112 @@ class PageStream:
                 "proc_ms": round(ms, 3),
                 "proc_ms_max": round(self.proc_ms_max, 3),
                 "blocks": self.blocks,
-                "recording": self._rec_dry is not None,
+                "recording": self._take is not None,
             }
         return reply, stats, take
 
     def _record(self, x: np.ndarray, y: np.ndarray, flagged: bool, split: bool = False) -> dict[str, Any] | None:
-        """Append a flagged block ``[C, n]`` to the take; returns the take record when it closes here (at an
-        unflagged block, at the length cap, or before a FLAG_SPLIT block, which starts the next take)."""
-        if not flagged:
+        """A block's input and output ``[C, n]`` -> the take being recorded (when ``flagged``) and the tails of the
+        takes that stopped (each is owed the engine's latency of output after its last dry sample: a take stops at
+        an unflagged block, at the length cap, or before a FLAG_SPLIT block, which starts the next take). Returns
+        one take record when a take is complete and saved here."""
+        if not flagged or split:
+            self._stop_take()
             self._capped = False
-            return self.finish_take() if self._rec_dry is not None else None
-        closed = None
-        if split:
-            closed = self.finish_take()
-            self._capped = False
-        if self._capped:
-            return closed
-        if self._rec_dry is None:
-            self._rec_dry, self._rec_wet, self._rec_frames = [], [], 0
-            self._rec_meta, self._armed_meta = self._armed_meta, {}
-        room = max(0, self.max_take_frames - self._rec_frames)
-        self._rec_dry.append(x[:, :room].copy())
-        self._rec_wet.append(y[:, :room].copy())
-        self._rec_frames += min(room, x.shape[1])
-        if self._rec_frames < self.max_take_frames:
-            return closed
-        if closed is not None:  # one take per frame: this one closes at the cap on the next block
-            return closed
-        self._capped = True
-        self._rec_meta["stopped"] = self.LIMIT_REACHED
-        return self.finish_take()
+        n = y.shape[1]
+        for t in self._closing:  # this block's output carries the tails still owed
+            a, b = t.aligner.wet_span(n)
+            t.wet.append(y[:, a:b].copy())
+        if flagged and not self._capped:
+            if self._take is None:
+                self._take = _Take(TakeAligner(self.latency_samples), self._armed_meta)
+                self._armed_meta = {}
+            t = self._take
+            room = max(0, self.max_take_frames - t.aligner.dry_frames)
+            t.dry.append(x[:, :room].copy())
+            t.aligner.add_dry(min(room, n))
+            if t.aligner.dry_frames >= self.max_take_frames:  # the cap: this block's output still feeds the take
+                self._capped = True
+                t.meta["stopped"] = self.LIMIT_REACHED
+                t.aligner.stop()
+            a, b = t.aligner.wet_span(n)
+            t.wet.append(y[:, a:b].copy())
+            if self._capped:
+                self._stop_take()
+        self._save_done()
+        return self._finished.pop(0) if self._finished else None
 
-    def finish_take(self) -> dict[str, Any] | None:
-        """Close the take being recorded (if any): wet is shifted by the engine's latency (its FIFO + the model's
-        delay: the FIFO is not zero when the block is not a multiple of the hop) so that it lines up with dry."""
-        if self._rec_dry is None:
+    @property
+    def latency_samples(self) -> int:
+        """The engine's whole latency (its FIFO + the model's delay): the output lags the input by this much."""
+        return int(getattr(self.engine, "latency_samples", self.model.delay_samples))
+
+    def _stop_take(self) -> None:
+        if self._take is not None:
+            self._take.aligner.stop()
+            self._closing.append(self._take)
+            self._take = None
+
+    def _save_done(self) -> None:
+        while self._closing and self._closing[0].aligner.done:
+            record = self._save(self._closing.pop(0))
+            if record is not None:
+                self._finished.append(record)
+
+    def finish_take(self, end_of_stream: bool = True) -> list[dict[str, Any]]:
+        """Close the take being recorded and those still owed a tail; -> the records of every take saved since the
+        page last heard. ``end_of_stream``: this stream is over, so zeros go through the engine for the tails (what
+        ``foleyvae live`` does at its end); else (the page stopped recording but plays on) a tail not yet come is
+        padded with silence."""
+        self._stop_take()
+        n = self.block_size
+        zeros = np.zeros((self.channels, n), np.float32)
+        for t in self._closing:
+            while not t.aligner.done:
+                if end_of_stream:
+                    y = np.asarray(self.engine.process(zeros), np.float32)
+                    a, b = t.aligner.wet_span(n)
+                    t.wet.append(y[:, a:b].copy())
+                else:
+                    t.wet.append(np.zeros((self.channels, t.aligner.missing), np.float32))
+                    t.aligner.wet_frames = t.aligner.dry_frames
+        self._save_done()
+        done, self._finished = self._finished, []
+        return done
+
+    def _save(self, t: _Take) -> dict[str, Any] | None:
+        """Write a complete take: dry and wet ``[C, T]``, wet already lined up with dry by the aligner."""
+        c = self.channels
+        dry = np.concatenate(t.dry, axis=1) if t.dry else np.zeros((c, 0), np.float32)
+        wet = np.concatenate(t.wet, axis=1) if t.wet else np.zeros((c, 0), np.float32)
+        if dry.shape[1] == 0:
             return None
-        dry = np.concatenate(self._rec_dry, axis=1) if self._rec_dry else np.zeros((self.channels, 0), np.float32)
-        wet = np.concatenate(self._rec_wet, axis=1) if self._rec_wet else np.zeros_like(dry)
-        self._rec_dry, self._rec_wet = None, []
-        if wet.shape[1] == 0:
-            return None
-        d = min(int(getattr(self.engine, "latency_samples", self.model.delay_samples)), max(0, wet.shape[1] - 1))
-        wet = np.concatenate([wet[:, d:], np.zeros((self.channels, d), np.float32)], axis=1)
+        wet = wet[:, : dry.shape[1]]  # (the aligner never gives more; a stream end can give less)
+        if wet.shape[1] < dry.shape[1]:
+            wet = np.concatenate([wet, np.zeros((c, dry.shape[1] - wet.shape[1]), np.float32)], axis=1)
         meta = {
             "model": self.model.name,
             "model_id": self.model_id,
             "block_size": self.block_size,
-            "aligned_by_samples": d,
+            "aligned_by_samples": t.aligner.latency,
             "controls": dict(self.state),
-            "video_time": float(self._rec_meta.get("video_time", 0.0) or 0.0),
-            "source": self._rec_meta.get("source", "live"),
+            "video_time": float(t.meta.get("video_time", 0.0) or 0.0),
+            "source": t.meta.get("source", "live"),
         }
-        if "stopped" in self._rec_meta:
-            meta["stopped"] = self._rec_meta["stopped"]
+        if "stopped" in t.meta:
+            meta["stopped"] = t.meta["stopped"]
             meta["max_seconds"] = round(self.max_take_frames / float(self.model.sample_rate), 3)
-        self._rec_meta = {}
         return self.folder.save_take(dry, wet, int(self.model.sample_rate), meta)
+
+
+@dataclass
+class _Take:
+    """A take in memory: its aligner, the metadata armed for it, dry and wet blocks ``[C, n_i]``."""
+
+    aligner: TakeAligner
+    meta: dict[str, Any]
+    dry: list[np.ndarray] = field(default_factory=list)
+    wet: list[np.ndarray] = field(default_factory=list)
 
 
 def _rms(x: np.ndarray) -> float:

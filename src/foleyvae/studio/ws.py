@@ -181,10 +181,10 @@ class PageSocket:
             raise SecurityError('send {"type": "start"} first')
         return self.live
 
-    async def finish_take(self, live: PageStream) -> None:
-        """Close the take being recorded, if any, and tell the page."""
-        take = await asyncio.to_thread(live.finish_take)
-        if take:
+    async def finish_take(self, live: PageStream, end_of_stream: bool = True) -> None:
+        """Close the take being recorded (and those still owed a tail), and tell the page. ``end_of_stream``: the
+        stream ends here, so the engine is flushed for the tails (see ``PageStream.finish_take``)."""
+        for take in await asyncio.to_thread(live.finish_take, end_of_stream):
             await self.send({"type": "take", "take": take})
 
     def new_stream(self, model: StreamModel, block: int) -> PageStream:
@@ -241,7 +241,7 @@ class PageSocket:
         if isinstance(block, bool) or not isinstance(block, int):
             raise SecurityError("block_size must be an integer")
         if self.live is not None:
-            await asyncio.to_thread(self.live.finish_take)
+            await self.finish_take(self.live)
         check_block_size(block)  # before taking the stream from another page
         previous = dict(self.live.state) if self.live is not None else {}
         await self.take_over()
@@ -274,7 +274,7 @@ class PageSocket:
         """``on``: arm a take (with the video time it lines up with); off: finish it."""
         live = self.require_live()
         if not msg.get("on"):
-            await self.finish_take(live)
+            await self.finish_take(live, end_of_stream=False)
             return
         vt = msg.get("video_time", 0.0)
         if isinstance(vt, bool) or not isinstance(vt, (int, float)) or not 0 <= vt < 1e6:

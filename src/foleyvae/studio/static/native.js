@@ -58,6 +58,7 @@
       block: Number(el("native-block").value),
       prefill: Number(el("native-prefill").value),
       device_rate: el("native-rate").value === "" ? null : Number(el("native-rate").value),
+      record: el("native-record").checked,
     };
     say("native: starting...");
     native.status = await call("/api/native/start", body);
@@ -71,7 +72,9 @@
     native.status = await call("/api/native/stop", {});
     native.running = false;
     const last = native.status.last || {};
-    say("native: stopped (" + (last.callbacks || 0) + " periods, " + (last.xruns || 0) + " xruns)");
+    const take = last.take ? ", take " + last.take.id + " (" + last.take.duration.toFixed(2) + " s)" : "";
+    say("native: stopped (" + (last.callbacks || 0) + " periods, " + (last.xruns || 0) + " xruns" + take + ")");
+    if (last.take) await refreshTakes(); // app.js: the take joins the list, like the page's own takes
   }
 
   function pushControls() {
