@@ -4,6 +4,7 @@ a malformed-packet fuzz the server survives, and docs/osc.md's table equal to th
 from __future__ import annotations
 
 import random
+import re
 import socket
 import struct
 import threading
@@ -12,8 +13,18 @@ from pathlib import Path
 
 import pytest
 
-from foleyvae.control.addresses import AddressError, Change, markdown_table, resolve
-from foleyvae.control.osc import OscError, OscMessage, encode_bundle, encode_message, parse_packet
+from foleyvae.control.addresses import AddressError, Change, concrete_addresses, expand, markdown_table, resolve
+from foleyvae.control.osc import (
+    IMMEDIATELY,
+    OscError,
+    OscMessage,
+    encode_bundle,
+    encode_message,
+    parse_packet,
+    parse_timed,
+    tag_to_unix,
+    unix_to_tag,
+)
 from foleyvae.control.server import OscServer
 from foleyvae.errors import FoleyError
 from foleyvae.inference.control_spec import CONTROLS
@@ -104,7 +115,7 @@ def test_addresses_cover_every_control_and_check_ranges() -> None:
         (m("/foleyvae/nothing", 1.0), "unknown address"),
         (m("/other/bias/0", 1.0), "unknown address"),
         (m("/foleyvae/bias/x", 1.0), "DIM"),
-        (m("/foleyvae/bias/*", 1.0), "patterns"),
+        (m("/foleyvae/bias/*", 1.0), "a pattern"),
         (m("/foleyvae/towards", 0.2, 0.3), "expected 1 number"),
         (m("/foleyvae/towards/w$d", 0.2), "material name"),
     ]
@@ -211,3 +222,90 @@ def test_every_numeric_address_takes_its_spec_range_and_refuses_past_it(ui: bool
         for v in (lo - c.step, hi + c.step):
             with pytest.raises(AddressError, match="must be in"):
                 resolve(OscMessage(addr, "f", (float(v),)), ui=ui)
+
+
+# ------------------------------------------------------------------------------------ patterns and time tags
+
+
+def test_address_patterns_expand_over_the_model_addresses() -> None:
+    space = concrete_addresses(6, ["wood", "metal", "footsteps/wood"])
+    got = lambda addr, *a: [x.address for x in expand(OscMessage(addr, "f" * len(a), a), space)]  # noqa: E731
+    assert got("/foleyvae/bias/*", 0.0) == [f"/foleyvae/bias/{d}" for d in range(6)]
+    assert got("/foleyvae/scale/[0-2]", 1.5) == ["/foleyvae/scale/0", "/foleyvae/scale/1", "/foleyvae/scale/2"]
+    assert got("/foleyvae/bias/[!0-4]", 1.0) == ["/foleyvae/bias/5"]
+    assert got("/foleyvae/{dry_wet,temperature}", 0.5) == ["/foleyvae/temperature", "/foleyvae/dry_wet"]
+    assert got("/foleyvae/towards/?ood", 0.5) == ["/foleyvae/towards/wood"]  # '?' is one character, never '/'
+    assert got("/foleyvae/towards/*", 0.5) == [
+        "/foleyvae/towards/off",
+        "/foleyvae/towards/wood",
+        "/foleyvae/towards/metal",
+    ]
+    assert got("/foleyvae/bias/3") == ["/foleyvae/bias/3"]  # not a pattern: as it is, even outside the space
+    for bad, why in [
+        ("/foleyvae/bias/[0-", "without"),
+        ("/foleyvae/{a,b", "without"),
+        ("/foleyvae/bias]", "opening"),
+        ("/foleyvae/bias/[9-0]", "bad pattern"),
+        ("/foleyvae/nothing*", "matches no address"),
+        ("/foleyvae/bias/{1/2}", "'/'"),
+    ]:
+        with pytest.raises(AddressError, match=re.escape(why)):
+            expand(OscMessage(bad, "f", (1.0,)), space)
+    with pytest.raises(AddressError, match="need a model"):
+        expand(OscMessage("/foleyvae/bias/*", "f", (1.0,)), None)
+
+
+def test_the_server_applies_a_pattern_to_each_address() -> None:
+    applied: list[Change] = []
+    srv = OscServer(0, applied.append, ui=True, space=lambda: concrete_addresses(4))
+    try:
+        srv.feed(encode_message("/foleyvae/bias/*", 1.0))
+        srv.feed(encode_message("/foleyvae/scale/[!0]", 2.0))
+        srv.feed(encode_message("/foleyvae/bias/*", 9.0))  # every one out of the slider range: each refused
+    finally:
+        srv.close()
+    assert applied == [Change("dim", "bias", 1.0, dim=d) for d in range(4)] + [
+        Change("dim", "scale", 2.0, dim=d) for d in (1, 2, 3)
+    ]
+    st = srv.snapshot()
+    assert st["messages"] == 3 and st["applied"] == 7 and st["rejected"] == 4
+
+
+def test_time_tags_parse_and_nest() -> None:
+    t0 = 1_800_000_000.25
+    assert tag_to_unix(unix_to_tag(t0)) == pytest.approx(t0, abs=1e-9)
+    assert tag_to_unix(IMMEDIATELY) is None
+    a, b = encode_message("/foleyvae/bias/0", 1.0), encode_message("/foleyvae/bias/1", 1.0)
+    inner = encode_bundle(b, timetag=unix_to_tag(t0 + 1.0))
+    timed = parse_timed(encode_bundle(a, inner, encode_bundle(a), timetag=unix_to_tag(t0)))
+    assert [tag_to_unix(t) for t, _ in timed] == [pytest.approx(t0), pytest.approx(t0 + 1.0), pytest.approx(t0)]
+    assert parse_timed(a) == [(IMMEDIATELY, OscMessage("/foleyvae/bias/0", "f", (1.0,)))]
+    with pytest.raises(OscError, match="earlier than its parent"):
+        parse_timed(encode_bundle(encode_bundle(a, timetag=unix_to_tag(t0 - 1)), timetag=unix_to_tag(t0)))
+
+
+def test_a_timed_bundle_applies_when_due_not_when_it_arrives() -> None:
+    """Over real UDP: a cue sent 0.4 s ahead lands at its time (not before; within 50 ms after), in time order with
+    a second cue sent first but due later; a stale tag applies at once (counted late); one 2 min ahead is refused."""
+    applied: list[tuple[float, Change]] = []
+    with (
+        OscServer(0, lambda ch: applied.append((time.time(), ch)), ui=True) as srv,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s,
+    ):
+        now = time.time()
+        cue = lambda addr, v, t: encode_bundle(encode_message(addr, v), timetag=unix_to_tag(t))  # noqa: E731
+        s.sendto(cue("/foleyvae/temperature", 0.5, now + 0.7), ("127.0.0.1", srv.port))
+        s.sendto(cue("/foleyvae/dry_wet", 0.25, now + 0.4), ("127.0.0.1", srv.port))
+        s.sendto(cue("/foleyvae/limiter", 0.0, now - 5.0), ("127.0.0.1", srv.port))
+        s.sendto(cue("/foleyvae/freeze", 1.0, now + 120.0), ("127.0.0.1", srv.port))
+        _wait(lambda: srv.snapshot()["packets"] >= 4)
+        assert [c.name for _, c in applied] == ["limiter"]  # only the stale one so far
+        assert srv.snapshot()["pending"] == 2
+        _wait(lambda: len(applied) >= 3, timeout=5.0)
+        st = srv.snapshot()
+    names = [c.name for _, c in applied]
+    assert names == ["limiter", "dry_wet", "temperature"]
+    for (t, _), due in zip(applied[1:], (now + 0.4, now + 0.7), strict=True):
+        assert due - 0.002 <= t <= due + 0.05, t - due
+    assert st == {**st, "scheduled": 2, "pending": 0, "late": 1, "rejected": 1, "applied": 3}
+    assert "ahead" in st["last_error"]

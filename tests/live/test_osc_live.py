@@ -37,7 +37,7 @@ def test_changes_become_stdin_commands() -> None:
 
 def test_osc_sets_live_controls_over_udp() -> None:
     c = Controls(4)
-    srv = start_osc(0, c, steer)
+    srv = start_osc(0, c, steer, sorted(OFFSETS))
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
 
@@ -64,6 +64,11 @@ def test_osc_sets_live_controls_over_udp() -> None:
         assert c.bias[0] == 50.0 and c.towards_amount == pytest.approx(0.5)
         send("/foleyvae/reset")
         assert np.all(c.bias == 0) and c.towards_amount == 0.0 and c.dry_wet == 1.0 and c.temperature == 0.0
+        send("/foleyvae/scale/*", 0.5)  # a pattern: every dim of this engine
+        send("/foleyvae/towards/[w]*", 0.25)  # ... or the materials it knows
+        assert (
+            np.all(c.scale == 0.5) and c.towards_amount == pytest.approx(0.25) and np.allclose(c.centroid[:2], [1, 0])
+        )
     finally:
         s.close()
         srv.close()

@@ -61,11 +61,13 @@ def test_osc_without_a_stream_waits_and_shows_in_state(client: Any, osc: Any) ->
     send("/foleyvae/temperature", 0.5)
     send("/foleyvae/bias/1", 2)  # an int is a number too
     send("/foleyvae/towards/" + st.card()["materials"][0], 0.4)
+    send("/foleyvae/scale/[!0]", 1.5)  # a pattern over this model's dims
     s = client.get("/api/state").json()
     vals = s["control_values"]
+    assert vals["scale"] == [1.0, 1.5, 1.5, 1.5]
     assert vals["temperature"] == 0.5 and vals["bias"] == [0.0, 2.0, 0.0, 0.0]
     assert vals["towards"] == {"label": st.card()["materials"][0], "amount": pytest.approx(0.4)}
-    assert s["osc"]["applied"] == 3 and s["osc"]["port"] > 0
+    assert s["osc"]["applied"] == 6 and s["osc"]["port"] > 0
     # the next stream starts with them, and the page gets them in "ready"
     with client.websocket_connect(f"/ws?token={TOKEN}") as ws:
         ws.send_text(json.dumps({"type": "start", "block_size": 256}))

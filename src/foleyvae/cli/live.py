@@ -139,14 +139,17 @@ def run(args: argparse.Namespace) -> int:
         else:
             table = material_table(engine.model)
         apply_control_args(engine.controls, args, table.steer)
-        return _run_session(args, engine, table.steer)
+        return _run_session(args, engine, table.steer, sorted(table.choices()))
     finally:
         if isinstance(engine, EngineProcess):
             engine.close()
 
 
 def _run_session(
-    args: argparse.Namespace, engine: StreamingEngine | EngineProcess, steer: Callable[[str], np.ndarray]
+    args: argparse.Namespace,
+    engine: StreamingEngine | EngineProcess,
+    steer: Callable[[str], np.ndarray],
+    materials: list[str],
 ) -> int:
     from foleyvae.live.audio_io import LiveSession
     from foleyvae.live.engine_process import EngineProcess
@@ -177,7 +180,7 @@ def _run_session(
     if args.osc_port is not None:
         from foleyvae.live.osc import start_osc
 
-        osc = start_osc(args.osc_port, engine.controls, steer)  # type: ignore[arg-type]
+        osc = start_osc(args.osc_port, engine.controls, steer, materials)  # type: ignore[arg-type]
         print(f"OSC on udp://127.0.0.1:{osc.port} (docs/osc.md)", file=sys.stderr)
     session.start()
     print("READY", flush=True)

@@ -11,6 +11,11 @@ Values are checked against the spec's range: in the studio its ``ui_range`` (bia
 sliders), in ``live`` its engine range (bias in latent units, as stdin's ``b0=``). Numbers may come as ``i`` or
 ``f``; an on/off control also takes ``T``/``F``. A well-formed message that names no control, has the wrong
 arguments or a value out of range raises :class:`AddressError` (the server counts it as rejected).
+
+Address patterns (OSC 1.0: ``?`` one character, ``*`` any run, ``[a-c]``/``[!0]`` a set, ``{dry_wet,limiter}`` a
+choice; none of them crosses a ``/``) are expanded by :func:`expand` over the concrete addresses of the model
+playing (:func:`concrete_addresses`: every control, each PCA dim, each material name it knows), so
+``/foleyvae/bias/* f 0`` centres every dim and ``/foleyvae/scale/[0-3] f 1.5`` widens the first four.
 """
 
 from __future__ import annotations
@@ -22,11 +27,24 @@ from foleyvae.control.osc import OscMessage
 from foleyvae.errors import FoleyError
 from foleyvae.inference.control_spec import CONTROLS, ControlError, check, control
 
-__all__ = ["PREFIX", "AddressError", "Change", "resolve", "address_table", "markdown_table"]
+__all__ = [
+    "PREFIX",
+    "AddressError",
+    "Change",
+    "address_table",
+    "concrete_addresses",
+    "expand",
+    "is_pattern",
+    "markdown_table",
+    "pattern_regex",
+    "resolve",
+]
 
 PREFIX = "/foleyvae/"
 ACTIONS = ("record", "reset")
 _MATERIAL = re.compile(r"^[A-Za-z0-9_.:,/+-]{1,200}$")  # a material name, a full label or a blend
+PATTERN_CHARS = frozenset("*?[]{}")
+MAX_MATCHES = 1024  # addresses one pattern may reach (every dim of a large latent, every material)
 
 
 class AddressError(FoleyError, ValueError):
@@ -86,12 +104,90 @@ def _towards(msg: OscMessage, rest: list[str], ui: bool) -> Change:
     return Change("amount", "towards", _checked("towards", _numbers(msg, 1)[0], ui))
 
 
+def is_pattern(address: str) -> bool:
+    return any(ch in PATTERN_CHARS for ch in address)
+
+
+def pattern_regex(pattern: str) -> re.Pattern[str]:
+    """An OSC 1.0 address pattern -> a compiled regex for ``fullmatch`` (AddressError when malformed)."""
+    out, i, n = [], 0, len(pattern)
+    while i < n:
+        ch = pattern[i]
+        if ch == "*":
+            out.append("[^/]*")
+        elif ch == "?":
+            out.append("[^/]")
+        elif ch == "[":
+            end = pattern.find("]", i + 1)
+            if end < 0:
+                raise AddressError(f"{pattern[:60]}: '[' without ']'")
+            body = pattern[i + 1 : end]
+            negate = body.startswith("!")
+            body = body[1:] if negate else body
+            if not body or "/" in body:
+                raise AddressError(f"{pattern[:60]}: an empty or '/' set in [...]")
+            # '-' between two characters is a range; elsewhere (first or last) a literal '-'
+            parts = [re.escape(c) if c != "-" or k in (0, len(body) - 1) else "-" for k, c in enumerate(body)]
+            out.append(("[^/" if negate else "[") + "".join(parts) + "]")
+            i = end
+        elif ch == "{":
+            end = pattern.find("}", i + 1)
+            if end < 0:
+                raise AddressError(f"{pattern[:60]}: '{{' without '}}'")
+            choices = pattern[i + 1 : end].split(",")
+            if any("/" in c or any(x in PATTERN_CHARS for x in c) for c in choices):
+                raise AddressError(f"{pattern[:60]}: a choice in {{...}} holds '/' or another pattern")
+            out.append("(?:" + "|".join(re.escape(c) for c in choices) + ")")
+            i = end
+        elif ch in "]}":
+            raise AddressError(f"{pattern[:60]}: {ch!r} without its opening bracket")
+        else:
+            out.append(re.escape(ch))
+        i += 1
+    try:
+        return re.compile("".join(out))
+    except re.error as e:  # a reversed range such as [9-0]
+        raise AddressError(f"{pattern[:60]}: bad pattern ({e})") from None
+
+
+def concrete_addresses(latent_size: int, materials: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """Every address a pattern may reach for a model with ``latent_size`` PCA dims and these material names."""
+    out = []
+    for c in CONTROLS:
+        if c.kind == "dims":
+            out += [f"{PREFIX}{c.name}/{d}" for d in range(int(latent_size))]
+        elif c.kind == "material":
+            out += [f"{PREFIX}{c.name}", f"{PREFIX}{c.name}/off"]
+            out += [f"{PREFIX}{c.name}/{m}" for m in materials if _MATERIAL.match(m)]
+        else:
+            out.append(f"{PREFIX}{c.name}")
+    return out + [f"{PREFIX}{a}" for a in ACTIONS]
+
+
+def expand(msg: OscMessage, space: list[str] | None) -> list[OscMessage]:
+    """A message -> the messages it stands for: itself, or one per address of ``space`` its pattern matches (in
+    ``space``'s order). AddressError when a pattern is malformed, matches nothing, or no space is known."""
+    if not is_pattern(msg.address):
+        return [msg]
+    if space is None:
+        raise AddressError(f"{msg.address[:60]}: address patterns need a model (none is playing)")
+    rx = pattern_regex(msg.address)
+    hits = [a for a in space if rx.fullmatch(a)]
+    if not hits:
+        raise AddressError(f"{msg.address[:60]}: the pattern matches no address (docs/osc.md lists the space)")
+    if len(hits) > MAX_MATCHES:
+        raise AddressError(f"{msg.address[:60]}: the pattern matches {len(hits)} addresses (at most {MAX_MATCHES})")
+    return [OscMessage(a, msg.tags, msg.args) for a in hits]
+
+
 def resolve(msg: OscMessage, ui: bool) -> Change:
     """An OSC message -> the change it asks for (``ui``: check against the studio sliders' ranges)."""
     if not msg.address.startswith(PREFIX):
         raise AddressError(f"unknown address {msg.address[:60]!r}: the space is {PREFIX}... (docs/osc.md)")
-    if any(ch in msg.address for ch in "*?[]{}#, "):
-        raise AddressError(f"{msg.address[:60]}: address patterns are not supported; send one address per message")
+    if is_pattern(msg.address):
+        raise AddressError(f"{msg.address[:60]}: a pattern; expand() it over the model's addresses first")
+    if any(ch in msg.address for ch in "#, "):
+        raise AddressError(f"{msg.address[:60]}: '#', ',' and spaces are not allowed in an OSC address")
     parts = msg.address[len(PREFIX) :].split("/")
     head, rest = parts[0], parts[1:]
     if head == "record" and not rest:

@@ -9,7 +9,9 @@ OSC-strings are ASCII, NUL-terminated and padded with NULs to a multiple of 4 by
 Argument types read here: ``i`` int32, ``f`` float32, ``s`` string, ``b`` blob, ``T``/``F`` (true/false, no data).
 Anything else (an unknown tag, a length that runs past the packet, a string without its NUL, a bundle nested deeper
 than :data:`MAX_BUNDLE_DEPTH`) raises :class:`OscError`: the server drops the whole packet and counts it.
-Bundle time tags are read and ignored: elements apply when they arrive (a control surface wants "now").
+:func:`parse_timed` gives each message the time tag of its bundle (NTP format: seconds since 1900 in the high 32
+bits, the fraction in the low 32; :data:`IMMEDIATELY` for a plain message; a nested bundle's tag must not be earlier
+than its parent's, as the spec says); :func:`tag_to_unix` turns one into wall-clock seconds for the server's schedule.
 """
 
 from __future__ import annotations
@@ -19,11 +21,24 @@ from dataclasses import dataclass
 
 from foleyvae.errors import FoleyError
 
-__all__ = ["OscError", "OscMessage", "parse_packet", "encode_message", "encode_bundle", "MAX_BUNDLE_DEPTH"]
+__all__ = [
+    "IMMEDIATELY",
+    "MAX_BUNDLE_DEPTH",
+    "OscError",
+    "OscMessage",
+    "encode_bundle",
+    "encode_message",
+    "parse_packet",
+    "parse_timed",
+    "tag_to_unix",
+    "unix_to_tag",
+]
 
 MAX_BUNDLE_DEPTH = 8
 MAX_ARGS = 64
 BUNDLE_TAG = b"#bundle\x00"
+IMMEDIATELY = 1  # the time tag that means "now" (OSC 1.0: 63 zero bits and a one)
+NTP_TO_UNIX_S = 2208988800  # seconds from 1900-01-01 (NTP's epoch) to 1970-01-01 (RFC 868)
 OscArg = int | float | str | bytes | bool
 
 
@@ -115,15 +130,25 @@ def _message(data: bytes) -> OscMessage:
     return OscMessage(address, tags, tuple(args))
 
 
-def parse_packet(data: bytes, depth: int = 0) -> list[OscMessage]:
+def parse_packet(data: bytes) -> list[OscMessage]:
     """A UDP datagram -> its messages in order (a bundle's elements flattened); OscError when malformed."""
+    return [m for _, m in parse_timed(data)]
+
+
+def parse_timed(data: bytes, depth: int = 0, parent_tag: int = IMMEDIATELY) -> list[tuple[int, OscMessage]]:
+    """A UDP datagram -> ``(time tag, message)`` in order; a message outside a bundle gets ``parent_tag``."""
     if len(data) == 0 or len(data) % 4:
         raise OscError(f"packet size {len(data)} is not a positive multiple of 4")
     if not data.startswith(BUNDLE_TAG):
-        return [_message(data)]
+        return [(parent_tag, _message(data))]
     if depth >= MAX_BUNDLE_DEPTH:
         raise OscError(f"bundles nested deeper than {MAX_BUNDLE_DEPTH}")
     _need(data, 8, 8, "bundle time tag")
+    tag = struct.unpack_from(">Q", data, 8)[0]
+    if depth > 0 and tag != IMMEDIATELY and parent_tag != IMMEDIATELY and tag < parent_tag:
+        raise OscError("a nested bundle's time tag is earlier than its parent's")
+    if tag == IMMEDIATELY and depth > 0:
+        tag = parent_tag  # "now" inside a timed bundle: when the bundle is due
     pos, out = 16, []
     while pos < len(data):
         _need(data, pos, 4, "bundle element size")
@@ -131,9 +156,22 @@ def parse_packet(data: bytes, depth: int = 0) -> list[OscMessage]:
         if n <= 0 or n % 4:
             raise OscError(f"bundle element size {n} is not a positive multiple of 4")
         _need(data, pos + 4, n, "bundle element")
-        out += parse_packet(data[pos + 4 : pos + 4 + n], depth + 1)
+        out += parse_timed(data[pos + 4 : pos + 4 + n], depth + 1, tag)
         pos += 4 + n
     return out
+
+
+def tag_to_unix(tag: int) -> float | None:
+    """An NTP time tag -> seconds since 1970 (``time.time()``'s clock); None for "immediately" (0 or 1)."""
+    if tag <= IMMEDIATELY:
+        return None
+    return (tag >> 32) - NTP_TO_UNIX_S + (tag & 0xFFFFFFFF) / 2.0**32
+
+
+def unix_to_tag(t: float) -> int:
+    """Seconds since 1970 -> an NTP time tag (what a client puts on a bundle due at ``t``)."""
+    whole = int(t)
+    return ((whole + NTP_TO_UNIX_S) << 32) | min(0xFFFFFFFF, int(round((t - whole) * 2.0**32)))
 
 
 # ------------------------------------------------------------------------------------------------ encoding

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from foleyvae.control.addresses import AddressError, Change
+from foleyvae.control.addresses import AddressError, Change, concrete_addresses
 from foleyvae.control.server import OscServer
 from foleyvae.inference.control_spec import control
 from foleyvae.inference.controls import Controls
@@ -60,6 +60,17 @@ def live_handler(controls: Controls, steer: Callable[[str], np.ndarray] | None) 
     return handle
 
 
-def start_osc(port: int, controls: Controls, steer: Callable[[str], np.ndarray] | None) -> OscServer:
-    """Serve OSC on 127.0.0.1:``port`` into ``controls`` (values checked against the engine's ranges)."""
-    return OscServer(port, live_handler(controls, steer), ui=False, name="foleyvae-live-osc").start()
+def start_osc(
+    port: int,
+    controls: Controls,
+    steer: Callable[[str], np.ndarray] | None,
+    materials: list[str] | tuple[str, ...] = (),
+) -> OscServer:
+    """Serve OSC on 127.0.0.1:``port`` into ``controls`` (values checked against the engine's ranges); address
+    patterns reach every dim of ``controls`` and the ``materials`` names."""
+
+    def space() -> list[str]:
+        return concrete_addresses(int(controls.latent_size), materials)
+
+    handler = live_handler(controls, steer)
+    return OscServer(port, handler, ui=False, name="foleyvae-live-osc", space=space).start()

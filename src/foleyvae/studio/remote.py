@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from foleyvae.control.addresses import AddressError, Change
+from foleyvae.control.addresses import AddressError, Change, concrete_addresses
 from foleyvae.control.server import OscServer
 from foleyvae.inference.control_spec import CONTROLS
 from foleyvae.studio.security import validate_controls
@@ -126,6 +126,12 @@ class RemoteControls:
             raise AddressError("no model is open in the studio")
         return update_for(change, self.base(), int(model.latent_size), self.labels())
 
+    def space(self) -> list[str] | None:
+        """The addresses an OSC pattern may reach: the playing model's dims and materials (None: no model)."""
+        live = self.st.live
+        model = live.model if live is not None else self.st.model
+        return None if model is None else concrete_addresses(int(model.latent_size), self.labels())
+
     def take_pending(self) -> dict[str, Any]:
         with self._lock:
             out, self.pending = self.pending, {}
@@ -162,7 +168,7 @@ class RemoteControls:
 
     def start_osc(self, port: int) -> OscServer:
         """Serve OSC on 127.0.0.1:``port`` into this studio (values checked against the page's slider ranges)."""
-        self.server = OscServer(port, self.submit, ui=True, name="foleyvae-studio-osc").start()
+        self.server = OscServer(port, self.submit, ui=True, name="foleyvae-studio-osc", space=self.space).start()
         return self.server
 
     def close(self) -> None:
