@@ -224,7 +224,9 @@ def test_a_loop_region_records_one_take_per_pass(page: Any, server: tuple[str, A
     for t in takes:  # each pass starts at the in point
         assert abs(t["video_time"] - 0.5) < 0.08, t
     assert 1.0 <= takes[0]["duration"] <= 1.5, takes[0]  # one whole pass: 1.2 s of picture
-    assert 0.4 <= takes[1]["duration"] <= 1.5, takes[1]  # stopped part-way (the stop lags on a loaded machine)
+    # stopped part-way; the stop lags on a loaded machine, where the picture also stalls while the audio runs on (a
+    # run beside a second copy of the suite recorded 1.86 s for this pass)
+    assert 0.4 <= takes[1]["duration"] <= 2.5, takes[1]
     page.uncheck("#loop-region", timeout=WAIT)
     page.wait_for_function(f"document.querySelector('#takes li[data-id=\"{takes[1]['id']}\"] a.dl-bwf')", timeout=WAIT)
     assert "01:00:00:1" in page.inner_text(f'#takes li[data-id="{takes[1]["id"]}"] .take-head')

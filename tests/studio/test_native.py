@@ -110,11 +110,12 @@ def test_native_route_on_jack_passes_audio_and_obeys_controls(client: Any) -> No
         assert sf.info(io.BytesIO(r.content)).subtype == "PCM_24"
     assert len(tracks["wet"]) == len(tracks["dry"]) > sr
     # dry_wet 0 until the wet control (the model's output, far louder than the clicks), which comes ~t_wet s after
-    # start in wall time; the take's own clock starts later, so find the switch in it: the first loud wet window
+    # start in wall time; the take's own clock starts later and loses the periods a loaded machine drops, so find
+    # the switch in it: the first loud wet window
     win = sr // 4
     loud = [k for k in range(2, len(tracks["wet"]) // win) if _rms(tracks["wet"][k * win : (k + 1) * win]) > 0.1]
     switch = loud[0] * win if loud else len(tracks["wet"])
-    assert t_wet - 3.0 < switch / sr < t_wet + 0.5, (switch / sr, t_wet)
+    assert sr + win <= switch < (t_wet + 0.5) * sr, (switch / sr, t_wet)
     first = slice(sr // 2, switch - win)  # the played clicks, through the dry path
     dry_part, wet_part = tracks["dry"][first], tracks["wet"][first]
     assert _rms(dry_part) > 1e-3  # the clicks are in it
@@ -173,6 +174,14 @@ def test_native_panel_in_the_page_drives_the_route(tmp_path: Any) -> None:
                 for t in targets:
                     loop.client.connect(loop.out, t)
                 pg.wait_for_function("(window.studio.native.status.meters || {}).in_peak > 0.05", timeout=25000)
+                # the server's spectrogram columns reach the canvas (the clicks are broadband: bright pixels)
+                pg.wait_for_function("(window.studio.native.specColumns || 0) > 20", timeout=25000)
+                bright = pg.evaluate(
+                    """() => { const c = document.getElementById('native-spec');
+                    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                    let n = 0; for (let i = 0; i < d.length; i += 4) n += d[i] > 100 ? 1 : 0; return n; }"""
+                )
+                assert bright > 50, bright
                 pg.fill("#dry-wet", "0.25", timeout=5000)
                 pg.dispatch_event("#dry-wet", "input", timeout=5000)
                 deadline = time.monotonic() + 10.0

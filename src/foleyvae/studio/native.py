@@ -34,20 +34,36 @@ from foleyvae.studio.state import Studio
 __all__ = ["NativeMeter", "NativeOptions", "NativeRoute", "list_audio_devices"]
 
 WAVE_POINTS = 512  # engine blocks kept for the page's waveform (min/max per block)
+SPEC_FFT, SPEC_HOP = 1024, 512  # the spectrogram's frame and hop (23 / 12 ms at 44.1 kHz)
+SPEC_BANDS = 64  # log-spaced bands per column
+SPEC_RING = 1 << 15  # output samples kept for it between two polls (0.74 s at 44.1 kHz; the page polls each 100 ms)
+SPEC_MAX_COLUMNS = 64  # columns one poll returns at most (a late poll skips the oldest)
+SPEC_FLOOR_DB = -100.0  # 0 in a column's bytes; 255 is 0 dBFS
 MAX_BLOCK = 8192
 DEVICE_RATES = (32000, 44100, 48000, 88200, 96000)
 
 
 class NativeMeter:
-    """Levels and a min/max waveform of the input and output, per engine block (``monitor`` runs in the engine's
-    thread: a few numpy reductions of the block, into preallocated arrays; the page polls :meth:`snapshot`)."""
+    """Levels, a min/max waveform and a spectrogram of the input and output, per engine block.
 
-    def __init__(self, points: int = WAVE_POINTS) -> None:
+    ``monitor`` runs in the engine's thread (the device callback at prefill 0): a few numpy reductions of the block
+    and a copy of the output into a sample ring, nothing more. The page polls :meth:`snapshot`, which turns the output
+    samples that came since the last poll into spectrogram columns (the FFTs run in the poll's thread, not the
+    audio thread).
+    """
+
+    def __init__(self, points: int = WAVE_POINTS, sample_rate: int = 44100) -> None:
         self.wave = np.zeros((4, points), np.float32)  # in min, in max, out min, out max
         self.n = 0
         self.peak = np.zeros(2, np.float64)  # since the last snapshot: in, out
         self.sq = np.zeros(2, np.float64)  # sum of squares since the last snapshot
         self.count = 0
+        self.sample_rate = int(sample_rate)
+        self.ring = np.zeros(SPEC_RING, np.float32)  # the output's first channel, the last SPEC_RING samples
+        self.written = 0  # samples ever written to the ring
+        self.read = 0  # samples already turned into columns
+        self.window = np.hanning(SPEC_FFT).astype(np.float32)
+        self.bands = spectrogram_bands(self.sample_rate)
 
     def monitor(self, x: np.ndarray, y: np.ndarray) -> None:
         """One block ``x``/``y`` ``[C, n]`` (the engine's input and output)."""
@@ -60,9 +76,30 @@ class NativeMeter:
         self.sq[1] += float(np.vdot(y, y))
         self.count += x.size
         self.n += 1
+        n, w = y.shape[1], self.written % SPEC_RING
+        first = min(n, SPEC_RING - w)
+        self.ring[w : w + first] = y[0, :first]
+        self.ring[: n - first] = y[0, first:]
+        self.written += n  # (one int store: the poll reads it after the samples are in)
+
+    def spectrogram(self) -> list[list[int]]:
+        """Columns for the output samples since the last call (at most the ring's worth): ``SPEC_BANDS``
+        log-spaced bands per ``SPEC_HOP`` samples, in dB mapped to 0..255 (``SPEC_FLOOR_DB`` .. 0 dBFS)."""
+        end = self.written
+        start = max(self.read, end - SPEC_RING + SPEC_FFT)
+        cols: list[list[int]] = []
+        while start + SPEC_FFT <= end:
+            idx = np.arange(start, start + SPEC_FFT) % SPEC_RING
+            mag = np.abs(np.fft.rfft(self.ring[idx] * self.window)) * (2.0 / self.window.sum())
+            power = np.add.reduceat(mag.astype(np.float64) ** 2, self.bands[:-1]) / np.diff(self.bands)
+            db = 10.0 * np.log10(np.maximum(power, 1e-12))
+            cols.append(np.clip(np.round((db - SPEC_FLOOR_DB) * 255.0 / -SPEC_FLOOR_DB), 0, 255).astype(int).tolist())
+            start += SPEC_HOP
+        self.read = start
+        return cols[-SPEC_MAX_COLUMNS:]
 
     def snapshot(self) -> dict[str, Any]:
-        """Levels since the last call (rms, peak) and the waveform, oldest first."""
+        """Levels since the last call (rms, peak), the waveform (oldest first) and new spectrogram columns."""
         k = self.wave.shape[1]
         order = np.arange(self.n, self.n + k) % k if self.n >= k else np.arange(self.n)
         w = np.round(self.wave[:, order].astype(np.float64), 4)
@@ -79,11 +116,29 @@ class NativeMeter:
                 "out_min": w[2].tolist(),
                 "out_max": w[3].tolist(),
             },  # fmt: skip
+            "spectrogram": {
+                "columns": self.spectrogram(),
+                "hop_s": SPEC_HOP / self.sample_rate,
+                "band_hz": [round(float(f), 1) for f in self.bands[:-1] * self.sample_rate / SPEC_FFT],
+                "floor_db": SPEC_FLOOR_DB,
+            },
         }
         self.peak[:] = 0.0
         self.sq[:] = 0.0
         self.count = 0
         return out
+
+
+def spectrogram_bands(sample_rate: int) -> np.ndarray:
+    """FFT-bin edges ``[SPEC_BANDS + 1]`` of log-spaced bands from ~40 Hz to Nyquist (each at least one bin)."""
+    top = SPEC_FFT // 2 + 1
+    lo = max(1, round(40.0 * SPEC_FFT / sample_rate))
+    geom = np.round(np.geomspace(lo, top, SPEC_BANDS + 1)).astype(int)
+    edges = [lo]
+    for g in geom[1:]:  # the low bands would be narrower than a bin: one bin each until the log spacing is wider
+        edges.append(max(edges[-1] + 1, int(g)))
+    edges = np.minimum(np.asarray(edges), top)
+    return edges[: SPEC_BANDS + 1]
 
 
 @dataclass(frozen=True)
@@ -191,7 +246,7 @@ class NativeRoute:
             torch.set_num_threads(1)  # one engine thread (the process-wide torch pool is not used by the studio's)
             torch.set_flush_denormal(True)
             engine = StreamingEngine(model, opts.block)
-            meter = NativeMeter()
+            meter = NativeMeter(sample_rate=int(model.sample_rate))
             take_dir = self.st.folder.new_take_dir() if opts.record else None
             wet, dry = (take_dir / "wet.wav", take_dir / "dry.wav") if take_dir else (None, None)
             session = LiveSession(engine, opts.input_device, opts.output_device, prefill_blocks=opts.prefill,

@@ -97,6 +97,28 @@
         " ms, xruns " + st.xruns + ", in " + db(m.in_peak) + " dB, out " + db(m.out_peak) + " dB",
     );
     draw(m.wave);
+    drawSpectrogram(m.spectrogram);
+  }
+  function drawSpectrogram(sp) {
+    // the server's new columns (bands x 0..255, low band first) scroll in from the right, one pixel each
+    const cv = el("native-spec");
+    if (!sp || !cv || !sp.columns.length) return;
+    const g = cv.getContext("2d");
+    const W = cv.width, H = cv.height, k = sp.columns.length;
+    if (k < W) g.drawImage(cv, k, 0, W - k, H, 0, 0, W - k, H);
+    const img = g.createImageData(Math.min(k, W), H);
+    sp.columns.slice(-W).forEach((col, x) => {
+      for (let y = 0; y < H; y++) {
+        const v = col[Math.min(col.length - 1, Math.floor(((H - 1 - y) * col.length) / H))];
+        const i = 4 * (y * img.width + x);
+        img.data[i] = Math.min(255, v * 1.6); // dark blue -> amber -> white
+        img.data[i + 1] = Math.max(0, v * 1.4 - 110);
+        img.data[i + 2] = v < 128 ? 40 + v : Math.max(0, 400 - 2 * v);
+        img.data[i + 3] = 255;
+      }
+    });
+    g.putImageData(img, W - img.width, 0);
+    native.specColumns = (native.specColumns || 0) + k;
   }
   function draw(w) {
     const cv = el("native-wave");
