@@ -245,5 +245,34 @@ def test_a_loop_region_records_one_take_per_pass(page: Any, server: tuple[str, A
     if shutil.which("sox"):
         r = subprocess.run(["sox", "--i", str(path)], capture_output=True, text=True, timeout=30)
         assert r.returncode == 0 and r.stderr == "" and "24-bit" in r.stdout, r.stderr
+    _check_the_mux_starts_at_the_pass(page, studio, takes[1], tmp_path)
     page.screenshot(path=str(ARTIFACTS / "studio_picture_loop.png"), full_page=True, timeout=WAIT)
     page.click("#stop", timeout=WAIT)
+
+
+def _check_the_mux_starts_at_the_pass(page: Any, studio: Any, take: dict[str, Any], tmp_path: Path) -> None:
+    """A loop pass muxed onto the picture (the take's "video + take" button): its audio starts at the pass's picture
+    time, to within a millisecond (found by cross-correlating the muxed track with the take itself)."""
+    import numpy as np
+    import soundfile as sf
+
+    from foleyvae.audio.io import resample
+
+    if shutil.which("ffmpeg") is None:
+        pytest.fail("ffmpeg not installed (apt-get install ffmpeg): the mux is part of the picture workflow")
+    with page.expect_download(timeout=WAIT) as dl:
+        page.locator(f'#takes li[data-id="{take["id"]}"] button.mux').click(timeout=WAIT)
+    muxed = tmp_path / "pass.webm"
+    dl.value.save_as(str(muxed))
+    sr = 48000
+    cmd = ["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(muxed), "-map", "0:a:0", "-ac", "1", "-ar", str(sr)]
+    raw = subprocess.run([*cmd, "-f", "f32le", "pipe:"], capture_output=True, timeout=60, check=True).stdout
+    track = np.frombuffer(raw, np.float32).astype(np.float64)
+    wet, wsr = sf.read(str(studio.folder.take_file(take["id"], "wet")), dtype="float32", always_2d=True)
+    wet = resample(wet.T[:1], wsr, sr)[0].astype(np.float64) if wsr != sr else wet[:, 0].astype(np.float64)
+    assert np.sqrt(np.mean(wet**2)) > 1e-4, "the take is silent: nothing to line up"
+    size = 1 << int(np.ceil(np.log2(len(track) + len(wet))))
+    xc = np.fft.irfft(np.fft.rfft(track, size) * np.conj(np.fft.rfft(wet, size)), size)[: 2 * sr]
+    lag = int(np.argmax(xc))
+    assert abs(lag / sr - take["video_time"]) < 0.001, (lag / sr, take["video_time"])
+    assert np.sqrt(np.mean(track[: int(0.9 * lag)] ** 2)) < 1e-3  # silence before the pass's picture time
