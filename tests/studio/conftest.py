@@ -17,9 +17,11 @@ TOKEN = "test-token-0123456789abcdef"
 @pytest.fixture(scope="session")
 def demo_factory() -> Any:
     """A loader that returns a fresh demo model per call (each one built from the same seed)."""
+    import functools
+
     from foleyvae.playable.demo import demo_model
 
-    return lambda: demo_model(seed=0)
+    return functools.partial(demo_model, seed=0)  # picklable: the native route's engine process loads it too
 
 
 @pytest.fixture

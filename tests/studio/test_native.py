@@ -6,6 +6,8 @@ Needs jackd (Debian jackd2), libportaudio2, sounddevice and JACK-Client (skipped
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import time
 from typing import Any
@@ -18,16 +20,22 @@ pytestmark = pytest.mark.live
 RATE, PERIOD = 48000, 256
 
 
-def _play(loop_cls: Any, seconds: float, seed: int) -> Any:
-    """Play clicks into the native route's input for ``seconds`` and record its output (our client's ports)."""
+class _Played:
+    """What one play sent (``signal``) and what came back (``rec``)."""
+
+    def __init__(self, signal: np.ndarray, rec: np.ndarray) -> None:
+        self.signal, self.rec = signal, rec
+
+
+def _play(seconds: float, seed: int) -> _Played:
+    """Play clicks into the native route's input for ``seconds`` and record its output, from a JACK client in its
+    own process (tests/support/jack_loop.py says why)."""
     from benchmarks.loopback_latency import click_train
 
-    loop = loop_cls(click_train(int(seconds * RATE), RATE, seed=seed), name=f"foleyvae-test-loop-{seed}")
-    try:
-        loop.run(loop.others(is_input=True), loop.others(is_input=False), seconds + 10)
-    finally:
-        loop.close()
-    return loop
+    from tests.support.jack_loop import play_and_record
+
+    sig = click_train(int(seconds * RATE), RATE, seed=seed)
+    return _Played(sig, play_and_record(sig, f"foleyvae-test-loop-{seed}", seconds + 10))
 
 
 def _rms(x: np.ndarray) -> float:
@@ -49,7 +57,7 @@ def test_native_route_on_jack_passes_audio_and_obeys_controls(client: Any) -> No
         pytest.skip("jackd not installed (apt-get install jackd2)")
     pytest.importorskip("jack")
     pytest.importorskip("sounddevice")
-    from benchmarks.loopback_latency import Loopback, find_delay, jack_server
+    from benchmarks.loopback_latency import find_delay, jack_server
 
     with jack_server(RATE, PERIOD):
         devices = client.get("/api/native/devices").json()
@@ -61,6 +69,9 @@ def test_native_route_on_jack_passes_audio_and_obeys_controls(client: Any) -> No
         t_start = time.monotonic()
         try:
             assert status["running"] and status["latency"]["device_rate"] == RATE
+            # the model runs in its own process (the server's work never holds the callback's interpreter lock)
+            engine = client.app.state.studio.native.session.engine
+            assert status["engine"] == "process" and engine.info["pid"] != os.getpid()
             assert client.post("/api/native/controls", json={"dry_wet": 0.0}).status_code == 200
             assert client.post("/api/native/controls", json={"dry_wet": 7}).status_code == 400
             time.sleep(0.8)  # the sample FIFO settles (0.5 s)
@@ -68,7 +79,7 @@ def test_native_route_on_jack_passes_audio_and_obeys_controls(client: Any) -> No
             # splices shift the lag mid-play) correlated 0.11 once in seven quiet runs, the others 0.28-0.99
             best = None
             for attempt in range(3):
-                dry = _play(Loopback, 2.0, seed=1 + attempt)
+                dry = _play(2.0, seed=1 + attempt)
                 lag, corr = find_delay(dry.signal[RATE // 2 :], dry.rec[RATE // 2 :], RATE // 5)
                 if best is None or corr > best[2]:
                     best = (dry, lag, corr)
@@ -86,13 +97,16 @@ def test_native_route_on_jack_passes_audio_and_obeys_controls(client: Any) -> No
             r = client.post("/api/native/controls", json={"dry_wet": 1.0, "input_gain_db": -60.0})
             assert r.status_code == 200
             time.sleep(0.3)
-            wet = _play(Loopback, 2.0, seed=2)
+            wet = _play(2.0, seed=2)
             _, corr_wet = find_delay(wet.signal[RATE // 2 :], wet.rec[RATE // 2 :], RATE // 5)
             assert corr_wet < min(0.1, 0.5 * corr), (corr_wet, corr)
         finally:
             stopped = client.post("/api/native/stop").json()
         assert not stopped["running"] and stopped["last"]["callbacks"] > 0
-        assert stopped["last"]["latency"]["mode"] == "sample"
+        assert stopped["last"]["latency"]["mode"] == "sample" and stopped["last"]["engine"] == "process"
+        assert engine._closed and engine._child.proc.poll() is not None  # the engine process ended with the route
+        threaded = _start(client, {"block": 512, "prefill": 1, "device_rate": RATE, "engine": "thread"})
+        assert threaded["engine"] == "thread" and client.post("/api/native/stop").json()["last"]["callbacks"] > 0
     # the take: in the takes list, 24-bit, its wet lined up with its dry (the dry-only part: the same signal at lag 0)
     take = stopped["last"]["take"]
     listed = [t["id"] for t in client.get("/api/takes").json()]
@@ -128,7 +142,6 @@ def test_native_route_on_jack_passes_audio_and_obeys_controls(client: Any) -> No
 def test_native_panel_in_the_page_drives_the_route(tmp_path: Any) -> None:
     """Chromium: the Native panel lists the JACK devices, starts the route, shows levels from the server, mirrors a
     slider to the native engine and stops it (the audio never crosses the browser)."""
-    import os
     from pathlib import Path
 
     if shutil.which("jackd") is None:
@@ -139,11 +152,12 @@ def test_native_panel_in_the_page_drives_the_route(tmp_path: Any) -> None:
     if not Path(chromium).exists():
         pytest.skip(f"chromium not installed ({chromium})")
     sync_api = pytest.importorskip("playwright.sync_api")
-    from benchmarks.loopback_latency import Loopback, click_train, jack_server
+    from benchmarks.loopback_latency import click_train, jack_server
 
     from foleyvae.playable.demo import demo_model
     from foleyvae.studio.app import Studio, StudioConfig, serve_in_thread
     from foleyvae.studio.session import ModelEntry
+    from tests.support.jack_loop import loop_process
 
     token = "native-test-token-0123456789abcdef"
     entry = ModelEntry("demo", "demo (untrained)", "demo", "random weights", demo_model)
@@ -162,17 +176,14 @@ def test_native_panel_in_the_page_drives_the_route(tmp_path: Any) -> None:
             pg.check("#native-record", timeout=5000)
             # 30 s of clicks: the level must still be playing when the page's poll looks (a 4 s train once ran out
             # before the first poll that saw it, in a CI run)
-            loop = Loopback(click_train(30 * RATE, RATE, seed=5), name="foleyvae-test-page")
-            try:
+            with contextlib.ExitStack() as stack:
                 pg.click("#native-start", timeout=5000)
                 pg.wait_for_function("window.studio.native.running === true", timeout=20000)
-                loop.client.activate()
-                deadline = time.monotonic() + 10.0  # the route's JACK ports appear once PortAudio's stream runs
-                while not (targets := loop.others(is_input=True)) and time.monotonic() < deadline:
-                    time.sleep(0.1)
-                assert targets, "the native route's JACK input ports never appeared"
-                for t in targets:
-                    loop.client.connect(loop.out, t)
+                # the loopback client waits for the route's JACK ports (they appear once PortAudio's stream runs)
+                loop = stack.enter_context(loop_process(click_train(30 * RATE, RATE, seed=5), "foleyvae-page", 40))
+                stack.callback(lambda: pg.wait_for_function("!window.studio.native.running", timeout=15000))
+                stack.callback(lambda: pg.click("#native-stop", timeout=5000))  # (runs first: a stack)
+                assert loop.poll() is None
                 pg.wait_for_function("(window.studio.native.status.meters || {}).in_peak > 0.05", timeout=25000)
                 # the server's spectrogram columns reach the canvas (the clicks are broadband: bright pixels)
                 pg.wait_for_function("(window.studio.native.specColumns || 0) > 20", timeout=25000)
@@ -189,10 +200,6 @@ def test_native_panel_in_the_page_drives_the_route(tmp_path: Any) -> None:
                     assert time.monotonic() < deadline, "the slider never reached the native engine"
                     time.sleep(0.1)
                 assert "xruns" in pg.inner_text("#native-status", timeout=5000)
-            finally:
-                pg.click("#native-stop", timeout=5000)
-                pg.wait_for_function("window.studio.native.running === false", timeout=15000)
-                loop.close()
             assert studio.native.session is None and studio.native.last_stats["callbacks"] > 0
             take_id = studio.native.last_stats["take"]["id"]
             pg.wait_for_selector(f'#takes li[data-id="{take_id}"]', timeout=15000)  # listed with the page's takes

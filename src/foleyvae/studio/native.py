@@ -7,14 +7,18 @@ The page stays the control surface and the display; the audio never crosses the 
                                       \\--take (``record``: wet lined up with dry)--> the session's takes/
 
 The engine is a :class:`~foleyvae.inference.engine.StreamingEngine` on its own instance of the open model (the
-page's browser stream and offline renders keep theirs), run by one thread: the device callback when ``prefill`` is
-0 (lowest latency), else the session's worker. Control messages are validated by the same spec as the browser
-route's (``security.validate_controls``) and applied by the same ``session.apply_controls``.
+page's browser stream and offline renders keep theirs). By default it runs in its own process
+(:class:`~foleyvae.live.engine_process.EngineProcess`, as in ``foleyvae live``): the device callback (``prefill``
+0, lowest latency) or the session's worker hands it each block through shared memory, so the server's own Python
+work never holds the interpreter lock the callback needs; ``engine: "thread"`` runs it here instead. Control
+messages are validated by the same spec as the browser route's (``security.validate_controls``) and applied by the
+same ``session.apply_controls``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import pickle
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +31,7 @@ from foleyvae.inference.engine import StreamingEngine
 from foleyvae.inference.mixing import material_table
 from foleyvae.live.audio_io import LiveSession
 from foleyvae.live.backends import import_sounddevice
+from foleyvae.live.engine_process import EngineProcess
 from foleyvae.studio.security import SecurityError, validate_controls
 from foleyvae.studio.session import apply_controls, latent_std
 from foleyvae.studio.state import Studio
@@ -152,6 +157,7 @@ class NativeOptions:
     prefill: int = 0
     device_rate: int | None = None
     resampler: str = "fir"
+    engine: str = "process"  # "process": the model runs in its own process (live.engine_process), else a thread here
     record: bool = False  # a take (wet + dry, lined up) in the session's takes/, listed when the route stops
 
     @classmethod
@@ -175,7 +181,15 @@ class NativeOptions:
         record = body.get("record", False)
         if not isinstance(record, bool):
             raise SecurityError("record must be true or false")
-        return cls(dev_in, dev_out, block, prefill, rate, resampler, record)
+        engine = body.get("engine", "process")
+        if engine not in ("process", "thread"):
+            raise SecurityError("engine must be 'process' or 'thread'")
+        return cls(dev_in, dev_out, block, prefill, rate, resampler, engine, record)
+
+
+def _close(engine: Any) -> None:
+    if isinstance(engine, EngineProcess):
+        engine.close()
 
 
 def _int(v: Any, name: str, lo: int, hi: int) -> int:
@@ -227,6 +241,7 @@ class NativeRoute:
         self._steer: Any = None
         self._labels: list[str] = []
         self.last_stats: dict[str, Any] | None = None
+        self.engine_kind = ""  # "process" or "thread ..." (status)
         self.controls: dict[str, Any] = {}  # the controls applied since start (a take's metadata)
         self._take_dir: Path | None = None  # where the running session records its take
         self._take_meta: dict[str, Any] = {}
@@ -245,7 +260,7 @@ class NativeRoute:
             opts = NativeOptions.parse(body, int(model.hop_length))
             torch.set_num_threads(1)  # one engine thread (the process-wide torch pool is not used by the studio's)
             torch.set_flush_denormal(True)
-            engine = StreamingEngine(model, opts.block)
+            engine = self._engine(entry.load, model, opts)
             meter = NativeMeter(sample_rate=int(model.sample_rate))
             take_dir = self.st.folder.new_take_dir() if opts.record else None
             wet, dry = (take_dir / "wet.wav", take_dir / "dry.wav") if take_dir else (None, None)
@@ -267,6 +282,7 @@ class NativeRoute:
                 session.start()  # FoleyError with a one-line reason when the device refuses
             except BaseException:
                 self._adopt_take()  # (removes the empty take folder)
+                _close(engine)
                 raise
             self.session, self.meter, self.options, self.model_name = session, meter, opts, str(model.name)
             self._std, self._steer, self._labels = latent_std(model), table.steer, sorted(table.choices())
@@ -283,9 +299,11 @@ class NativeRoute:
         session, self.session = self.session, None
         try:
             stats = session.stop()
-            self.last_stats = {**stats.as_dict(), "latency": session.latency()}
+            self.last_stats = {**stats.as_dict(), "latency": session.latency(), "engine": self.engine_kind}
         except FoleyError as e:
             self.last_stats = {"error": str(e)}
+        finally:
+            _close(session.engine)
         take = self._adopt_take()
         if take is not None:
             self.last_stats["take"] = take
@@ -301,6 +319,21 @@ class NativeRoute:
             if self.last_stats is not None:
                 self.last_stats["take_error"] = str(e)
             return None
+
+    def _engine(self, load: Any, model: Any, opts: NativeOptions) -> StreamingEngine | EngineProcess:
+        """The engine: the model in its own process (what ``foleyvae live`` does: nothing the server does, such as
+        a render or a request, holds the interpreter lock the device callback then waits for), or in a thread here
+        when asked or when the model's loader cannot travel to a child (a test's lambda)."""
+        self.engine_kind = "thread"
+        if opts.engine == "process":
+            try:
+                pickle.dumps(load)
+            except Exception:  # noqa: BLE001 - any pickling failure: run it here, and say so in the status
+                self.engine_kind = "thread (this model's loader cannot go to another process)"
+            else:
+                self.engine_kind = "process"
+                return EngineProcess(load, opts.block, channels=max(2, int(model.channels)))
+        return StreamingEngine(model, opts.block)
 
     def set_controls(self, msg: Any) -> None:
         """A control message (the browser route's format), validated whole, then applied."""
@@ -326,6 +359,7 @@ class NativeRoute:
         assert self.meter is not None and self.options is not None
         return {
             "running": True,
+            "engine": self.engine_kind,
             "model": self.model_name,
             "options": {**self.options.__dict__},
             "latency": s.latency(),

@@ -8,6 +8,7 @@ ids map to paths through server-side tables, so no client string ever becomes a 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import os
@@ -172,11 +173,11 @@ def _load(what: str | Path) -> StreamModel:
 
 
 def _bundled_loader(name: str) -> Callable[[], StreamModel]:
-    return lambda: _load(name)
+    return functools.partial(_load, name)  # picklable: the native route's engine process loads it too
 
 
 def _file_loader(path: Path) -> Callable[[], StreamModel]:
-    return lambda: _load(path)
+    return functools.partial(_load, path)
 
 
 def latent_std(model: StreamModel) -> np.ndarray:
