@@ -147,7 +147,9 @@ def live_cmd(
     return cmd
 
 
-def studio_child(model: str, engine_block: int, prefill: int, rate: int, seconds: float, stats: Path) -> int:
+def studio_child(
+    model: str, engine_block: int, prefill: int, rate: int, seconds: float, stats: Path, engine: str = "process"
+) -> int:
     """``--studio-child``: a studio server in this process, its native route started through its HTTP API (dry
     only), READY, ``seconds`` of audio, stop; the final stats as ``foleyvae live --stats-json`` writes them."""
     import urllib.request
@@ -173,7 +175,10 @@ def studio_child(model: str, engine_block: int, prefill: int, rate: int, seconds
                     return json.loads(r.read())
 
             call("/api/native/devices")  # re-scan: the JACK server of this run
-            call("/api/native/start", {"block": engine_block, "prefill": prefill, "device_rate": rate})
+            call(
+                "/api/native/start",
+                {"block": engine_block, "prefill": prefill, "device_rate": rate, "engine": engine},
+            )
             call("/api/native/controls", {"dry_wet": 0.0})
             print("READY", flush=True)
             time.sleep(seconds)
@@ -194,7 +199,7 @@ def measure_cli(model: str, rate: int, period: int, engine_block: int, prefill: 
         cmd = live_cmd(model, engine_block, prefill, rate, live_s, stats_path, **kw)
         if kw.get("route") == "studio":
             cmd = [sys.executable, __file__, "--studio-child", model, str(engine_block), str(prefill), str(rate)]
-            cmd += [f"{live_s:g}", str(stats_path)]
+            cmd += [f"{live_s:g}", str(stats_path), kw.get("engine", "process")]
         proc = subprocess.Popen(
             cmd,
             env=child_env,
@@ -267,7 +272,8 @@ CONFIGS = [  # (rate, period, engine block, prefill, extra)
     (48000, 512, 256, 0, {"note": "engine block 256 under a 512 period: two model calls per period"}),
     (48000, 256, 256, 1, {}),
     (48000, 256, 256, 0, {"engine": "process"}),
-    (48000, 256, 256, 0, {"route": "studio"}),
+    (48000, 256, 256, 0, {"route": "studio", "engine": "process"}),  # the studio's default since 2026-12-03
+    (48000, 256, 256, 0, {"route": "studio", "engine": "thread"}),
 ]
 # A hop-128 model at 48 kHz (foley-lowlat-48k, scripts/lowlat_model.sh): one 128-sample block is one latent frame
 LOWLAT_CONFIGS = [
@@ -306,9 +312,9 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="two rows (48 kHz, periods 128 and 256, prefill 0)")
     ap.add_argument("--lowlat", action="store_true", help="the rows for a 48 kHz hop-128 model (128-sample blocks)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "loopback_latency.json"))
-    if len(sys.argv) == 8 and sys.argv[1] == "--studio-child":
-        m, eb, pre, rate, secs, stats = sys.argv[2:]
-        return studio_child(m, int(eb), int(pre), int(rate), float(secs), Path(stats))
+    if len(sys.argv) == 9 and sys.argv[1] == "--studio-child":
+        m, eb, pre, rate, secs, stats, engine = sys.argv[2:]
+        return studio_child(m, int(eb), int(pre), int(rate), float(secs), Path(stats), engine)
     args = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _results import write_results
