@@ -10,64 +10,9 @@ import pytest
 
 from foleyvae.cli.main import main
 from foleyvae.data import sources
-from foleyvae.data.sources import FetchError, fetch_source, label_0ad, label_minetest, label_openarena
+from foleyvae.data.sources import FetchError, fetch_source
 
 MT = "usr/share/games/minetest/games/minetest_game/mods/default/sounds/"
-
-
-@pytest.mark.parametrize(
-    ("path", "label"),
-    [
-        (MT + "default_wood_footstep.1.ogg", "footsteps/wood"),
-        (MT + "default_glass_footstep.ogg", "footsteps/glass"),
-        (MT + "default_hard_footstep.3.ogg", "footsteps/stone"),
-        (MT + "default_dig_cracky.2.ogg", "impacts/stone"),
-        (MT + "default_place_node_metal.1.ogg", "impacts/metal"),
-        ("usr/share/games/minetest/games/minetest_game/mods/env_sounds/sounds/env_sounds_water.3.ogg", "water/flow"),
-        ("usr/share/games/minetest/games/minetest_game/mods/doors/sounds/doors_steel_door_open.ogg", "doors/metal"),
-        ("usr/share/games/minetest/games/minetest_game/mods/player_api/sounds/player_damage.ogg", None),
-        ("usr/share/games/minetest/games/devtest/mods/soundstuff/sounds/default_wood_footstep.ogg", None),
-        (MT + "default_wood_footstep.1.png", None),
-    ],
-)
-def test_minetest_labels(path: str, label: str | None) -> None:
-    assert label_minetest(path) == label
-
-
-@pytest.mark.parametrize(
-    ("path", "label"),
-    [
-        ("audio/actor/singlesteps/gravel/step_03.ogg", "footsteps/gravel"),
-        ("audio/actor/singlesteps/rock/x.ogg", "footsteps/stone"),
-        ("audio/actor/singlesteps/fs_grass5.ogg", "footsteps/grass"),
-        ("audio/actor/singlesteps/fs_snow_18.ogg", "footsteps/snow"),
-        ("audio/attack/impact/arrow_metal_03.ogg", "impacts/metal"),
-        ("audio/attack/impact/Arrowimpwood_11.ogg", "impacts/wood"),
-        ("audio/attack/impact/arrowimpstone_29.ogg", "impacts/stone"),
-        ("audio/attack/impact/arrow_01.ogg", "impacts/generic"),
-        ("audio/resource/construction/con_wood_04.ogg", "construction/wood"),
-        ("audio/resource/construction/con_saw_02.ogg", "construction"),
-        ("audio/resource/foraging/leaves_07.ogg", "foraging/foliage"),
-        ("audio/actor/human/movement/walk_gravel_1.ogg", "movement/gravel"),
-        ("audio/voice/hellenes/civ/m_attack_1.ogg", None),
-        ("audio/actor/singlesteps/steps_gravel.xml", None),
-    ],
-)
-def test_0ad_labels(path: str, label: str | None) -> None:
-    assert label_0ad(path) == label
-
-
-@pytest.mark.parametrize(
-    ("path", "label"),
-    [
-        ("sound/player/footsteps/clank3.wav", "footsteps/metal"),
-        ("sound/player/footsteps/splash1.wav", "footsteps/water"),
-        ("sound/player/footsteps/boot2.wav", "footsteps/boot"),
-        ("sound/weapons/rocket/rocklf1a.wav", None),
-    ],
-)
-def test_openarena_labels(path: str, label: str | None) -> None:
-    assert label_openarena(path) == label
 
 
 def test_dep5_last_matching_stanza_wins() -> None:
@@ -172,122 +117,11 @@ WL = "usr/share/games/widelands/data/sound/"
 FD = "usr/share/freedroidrpg/data/sound/"
 
 
-@pytest.mark.parametrize(
-    ("path", "label"),
-    [  # real paths of megaglest-data 3.13.0-3
-        (MG + "commondata/sounds/anvil2.wav", "impacts/metal"),
-        (MG + "commondata/sounds/worker_mine3.wav", "mining/stone"),
-        (MG + "commondata/sounds/catapult_walk4.wav", "mechanical/machine"),
-        (MG + "commondata/sounds/horseman_walk1.wav", "footsteps/hooves"),
-        (MG + "commondata/sounds/tech_building_fall2.wav", "impacts/stone"),
-        ("usr/share/games/megaglest/data/core/water_sounds/water3.wav", "water/splash"),
-        ("usr/share/games/megaglest/tilesets/autumn/sounds/rain.ogg", "water/rain"),
-        (MG + "commondata/sounds/archer_ack1.wav", None),  # voice
-        (MG + "commondata/sounds/swordman_select3.wav", None),  # voice
-        (MG + "commondata/sounds/pig_die2.wav", None),  # animal
-        (MG + "factions/magic/music/music_magic.ogg", None),  # music
-    ],
-)
-def test_megaglest_labels(path: str, label: str | None) -> None:
-    assert sources.label_megaglest(path) == label
-
-
-@pytest.mark.parametrize(
-    ("path", "label"),
-    [  # real paths of widelands-data 1:1.1-3
-        (WL + "woodcutting/fast_woodcutting_02.ogg", "lumbering"),
-        (WL + "woodcutting/tree_falling_01.ogg", "impacts/wood"),
-        (WL + "atlanteans/saw/benchsaw_01.ogg", "mechanical/saw"),
-        (WL + "metal/ironping.ogg", "impacts/metal"),
-        (WL + "metal/fizzle.ogg", "water/sizzle"),
-        (WL + "empire/winebubble_00.ogg", "water/bubbles"),
-        (WL + "hammering/hammering_02.ogg", "impacts/tool"),
-        (WL + "barbarians/taverns/biginn_00.ogg", None),  # voices
-        (WL + "animals/wolf_01.ogg", None),
-        (WL + "farm/sheep_01.ogg", None),
-        ("usr/share/games/widelands/data/music/intro.ogg", None),
-    ],
-)
-def test_widelands_labels(path: str, label: str | None) -> None:
-    assert sources.label_widelands(path) == label
-
-
-@pytest.mark.parametrize(
-    ("path", "label"),
-    [  # real paths of freedroidrpg-data 1.0-1
-        (FD + "effects/item_sounds/drop_sword_sound.ogg", "handling/metal"),
-        (FD + "effects/item_sounds/Item_Drop_Sound_3.ogg", "handling/generic"),
-        (FD + "effects/swing_then_hit_2.ogg", "impacts/flesh"),
-        (FD + "effects/Glass_Break.ogg", "impacts/glass"),
-        (FD + "effects/open_chest_sound.ogg", "doors/chest"),
-        (FD + "effects/tux_footstep.ogg", "footsteps/generic"),
-        (FD + "effects/Influencer_Scream_Sound_2.ogg", None),
-        (FD + "effects/bot_sounds/voice_samples/a.ogg", None),
-        (FD + "music/Bleostrada.ogg", None),
-    ],
-)
-def test_freedroidrpg_labels(path: str, label: str | None) -> None:
-    assert sources.label_freedroidrpg(path) == label
-
-
-@pytest.mark.parametrize(
-    ("path", "label"),
-    [  # real members of nexuiz-data 2.5.2-12's data.pk3
-        ("sound/misc/metalfootstep03.wav", "footsteps/metal"),
-        ("sound/misc/footstep05.wav", "footsteps/generic"),
-        ("sound/misc/hitground2.ogg", "impacts/generic"),
-        ("sound/weapons/casings2.ogg", "impacts/metal"),
-        ("sound/weapons/grenade_bounce4.ogg", "impacts/metal"),
-        ("sound/misc/outwater.wav", "water/splash"),
-        ("sound/ambient/machine3.ogg", "mechanical/machine"),
-        ("sound/weapons/rocket_fire.ogg", None),  # weapon fire
-        ("sound/weapons/tuba_note5.ogg", None),  # music
-        ("sound/announcer/male/impressive.ogg", None),  # voice
-        ("sound/player/marine/player/pain100.wav", None),  # voice
-    ],
-)
-def test_nexuiz_labels(path: str, label: str | None) -> None:
-    assert sources.label_nexuiz(path) == label
-
-
-@pytest.mark.parametrize(
-    ("path", "label"),
-    [  # real members of warzone2100-data 4.3.3-3's base.wz
-        ("audio/sfx/weapons/weld-1.ogg", "construction/metal"),
-        ("audio/sfx/explons/richet2.ogg", "impacts/metal"),
-        ("audio/sfx/weapons/splash.ogg", "water/splash"),
-        ("audio/sfx/vehicle/tread.ogg", "mechanical/vehicle"),
-        ("audio/sfx/weapons/rocket.ogg", None),
-        ("audio/extra/pcv612.ogg", None),  # voice
-        ("audio/taunts/taunt1/a.ogg", None),  # voice
-        ("audio/sfx/misc/scream.ogg", None),
-    ],
-)
-def test_warzone2100_labels(path: str, label: str | None) -> None:
-    assert sources.label_warzone2100(path) == label
-
-
 def test_new_sources_are_registered_with_free_licences() -> None:
     free = {"CC-BY-SA-3.0", "GPL-2+"}
     for name in ("megaglest", "widelands", "freedroidrpg", "nexuiz", "warzone2100"):
         src = sources.SOURCES[name]
         assert src.package == f"{name}-data" and src.licence in free
-
-
-@pytest.mark.parametrize(
-    ("path", "label"),
-    [  # real paths of teeworlds-data 0.7.5-2
-        ("usr/share/games/teeworlds/data/audio/foley_foot_left-02.wv", "footsteps/generic"),
-        ("usr/share/games/teeworlds/data/audio/foley_body_splat-04.wv", "impacts/flesh"),
-        ("usr/share/games/teeworlds/data/audio/hook_attach-01.wv", "mechanical/chain"),
-        ("usr/share/games/teeworlds/data/audio/sfx_skid-03.wv", "movement/skid"),
-        ("usr/share/games/teeworlds/data/audio/vo_teefault_pain_short-10.wv", None),  # voice
-        ("usr/share/games/teeworlds/data/audio/music_menu.wv", None),
-        ("usr/share/games/teeworlds/data/audio/wp_gun_fire-01.wv", None),
-    ],
-)
-def test_teeworlds_labels(path: str, label: str | None) -> None:
-    assert sources.label_teeworlds(path) == label
 
 
 @pytest.mark.network_apt
@@ -317,3 +151,119 @@ def test_real_teeworlds_fetch_converts_wavpack_to_readable_flac(tmp_path: Path) 
 def test_deb_version_undoes_apt_url_quoting() -> None:
     assert sources._deb_version(Path("widelands-data_2%3a1.1-3_all.deb")) == "2:1.1-3"
     assert sources._deb_version(Path("minetest-data_5.6.1+dfsg-2_all.deb")) == "5.6.1+dfsg-2"
+
+
+LABEL_CASES = {  # labeller -> (path, label): None = not Foley (voices, music, weapons, animals) or not audio
+    "minetest": [
+        (MT + "default_wood_footstep.1.ogg", "footsteps/wood"),
+        (MT + "default_glass_footstep.ogg", "footsteps/glass"),
+        (MT + "default_hard_footstep.3.ogg", "footsteps/stone"),
+        (MT + "default_dig_cracky.2.ogg", "impacts/stone"),
+        (MT + "default_place_node_metal.1.ogg", "impacts/metal"),
+        ("usr/share/games/minetest/games/minetest_game/mods/env_sounds/sounds/env_sounds_water.3.ogg", "water/flow"),
+        ("usr/share/games/minetest/games/minetest_game/mods/doors/sounds/doors_steel_door_open.ogg", "doors/metal"),
+        ("usr/share/games/minetest/games/minetest_game/mods/player_api/sounds/player_damage.ogg", None),
+        ("usr/share/games/minetest/games/devtest/mods/soundstuff/sounds/default_wood_footstep.ogg", None),
+        (MT + "default_wood_footstep.1.png", None),
+    ],
+    "0ad": [
+        ("audio/actor/singlesteps/gravel/step_03.ogg", "footsteps/gravel"),
+        ("audio/actor/singlesteps/rock/x.ogg", "footsteps/stone"),
+        ("audio/actor/singlesteps/fs_grass5.ogg", "footsteps/grass"),
+        ("audio/actor/singlesteps/fs_snow_18.ogg", "footsteps/snow"),
+        ("audio/attack/impact/arrow_metal_03.ogg", "impacts/metal"),
+        ("audio/attack/impact/Arrowimpwood_11.ogg", "impacts/wood"),
+        ("audio/attack/impact/arrowimpstone_29.ogg", "impacts/stone"),
+        ("audio/attack/impact/arrow_01.ogg", "impacts/generic"),
+        ("audio/resource/construction/con_wood_04.ogg", "construction/wood"),
+        ("audio/resource/construction/con_saw_02.ogg", "construction"),
+        ("audio/resource/foraging/leaves_07.ogg", "foraging/foliage"),
+        ("audio/actor/human/movement/walk_gravel_1.ogg", "movement/gravel"),
+        ("audio/voice/hellenes/civ/m_attack_1.ogg", None),
+        ("audio/actor/singlesteps/steps_gravel.xml", None),
+    ],
+    "openarena": [
+        ("sound/player/footsteps/clank3.wav", "footsteps/metal"),
+        ("sound/player/footsteps/splash1.wav", "footsteps/water"),
+        ("sound/player/footsteps/boot2.wav", "footsteps/boot"),
+        ("sound/weapons/rocket/rocklf1a.wav", None),
+    ],
+    "megaglest": [  # real paths of megaglest-data 3.13.0-3
+        (MG + "commondata/sounds/anvil2.wav", "impacts/metal"),
+        (MG + "commondata/sounds/worker_mine3.wav", "mining/stone"),
+        (MG + "commondata/sounds/catapult_walk4.wav", "mechanical/machine"),
+        (MG + "commondata/sounds/horseman_walk1.wav", "footsteps/hooves"),
+        (MG + "commondata/sounds/tech_building_fall2.wav", "impacts/stone"),
+        ("usr/share/games/megaglest/data/core/water_sounds/water3.wav", "water/splash"),
+        ("usr/share/games/megaglest/tilesets/autumn/sounds/rain.ogg", "water/rain"),
+        (MG + "commondata/sounds/archer_ack1.wav", None),  # voice
+        (MG + "commondata/sounds/swordman_select3.wav", None),  # voice
+        (MG + "commondata/sounds/pig_die2.wav", None),  # animal
+        (MG + "factions/magic/music/music_magic.ogg", None),  # music
+    ],
+    "widelands": [  # real paths of widelands-data 1:1.1-3
+        (WL + "woodcutting/fast_woodcutting_02.ogg", "lumbering"),
+        (WL + "woodcutting/tree_falling_01.ogg", "impacts/wood"),
+        (WL + "atlanteans/saw/benchsaw_01.ogg", "mechanical/saw"),
+        (WL + "metal/ironping.ogg", "impacts/metal"),
+        (WL + "metal/fizzle.ogg", "water/sizzle"),
+        (WL + "empire/winebubble_00.ogg", "water/bubbles"),
+        (WL + "hammering/hammering_02.ogg", "impacts/tool"),
+        (WL + "barbarians/taverns/biginn_00.ogg", None),  # voices
+        (WL + "animals/wolf_01.ogg", None),
+        (WL + "farm/sheep_01.ogg", None),
+        ("usr/share/games/widelands/data/music/intro.ogg", None),
+    ],
+    "freedroidrpg": [  # real paths of freedroidrpg-data 1.0-1
+        (FD + "effects/item_sounds/drop_sword_sound.ogg", "handling/metal"),
+        (FD + "effects/item_sounds/Item_Drop_Sound_3.ogg", "handling/generic"),
+        (FD + "effects/swing_then_hit_2.ogg", "impacts/flesh"),
+        (FD + "effects/Glass_Break.ogg", "impacts/glass"),
+        (FD + "effects/open_chest_sound.ogg", "doors/chest"),
+        (FD + "effects/tux_footstep.ogg", "footsteps/generic"),
+        (FD + "effects/Influencer_Scream_Sound_2.ogg", None),
+        (FD + "effects/bot_sounds/voice_samples/a.ogg", None),
+        (FD + "music/Bleostrada.ogg", None),
+    ],
+    "nexuiz": [  # real members of nexuiz-data 2.5.2-12's data.pk3
+        ("sound/misc/metalfootstep03.wav", "footsteps/metal"),
+        ("sound/misc/footstep05.wav", "footsteps/generic"),
+        ("sound/misc/hitground2.ogg", "impacts/generic"),
+        ("sound/weapons/casings2.ogg", "impacts/metal"),
+        ("sound/weapons/grenade_bounce4.ogg", "impacts/metal"),
+        ("sound/misc/outwater.wav", "water/splash"),
+        ("sound/ambient/machine3.ogg", "mechanical/machine"),
+        ("sound/weapons/rocket_fire.ogg", None),  # weapon fire
+        ("sound/weapons/tuba_note5.ogg", None),  # music
+        ("sound/announcer/male/impressive.ogg", None),  # voice
+        ("sound/player/marine/player/pain100.wav", None),  # voice
+    ],
+    "warzone2100": [  # real members of warzone2100-data 4.3.3-3's base.wz
+        ("audio/sfx/weapons/weld-1.ogg", "construction/metal"),
+        ("audio/sfx/explons/richet2.ogg", "impacts/metal"),
+        ("audio/sfx/weapons/splash.ogg", "water/splash"),
+        ("audio/sfx/vehicle/tread.ogg", "mechanical/vehicle"),
+        ("audio/sfx/weapons/rocket.ogg", None),
+        ("audio/extra/pcv612.ogg", None),  # voice
+        ("audio/taunts/taunt1/a.ogg", None),  # voice
+        ("audio/sfx/misc/scream.ogg", None),
+    ],
+    "teeworlds": [  # real paths of teeworlds-data 0.7.5-2
+        ("usr/share/games/teeworlds/data/audio/foley_foot_left-02.wv", "footsteps/generic"),
+        ("usr/share/games/teeworlds/data/audio/foley_body_splat-04.wv", "impacts/flesh"),
+        ("usr/share/games/teeworlds/data/audio/hook_attach-01.wv", "mechanical/chain"),
+        ("usr/share/games/teeworlds/data/audio/sfx_skid-03.wv", "movement/skid"),
+        ("usr/share/games/teeworlds/data/audio/vo_teefault_pain_short-10.wv", None),  # voice
+        ("usr/share/games/teeworlds/data/audio/music_menu.wv", None),
+        ("usr/share/games/teeworlds/data/audio/wp_gun_fire-01.wv", None),
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("labeller", "path", "label"),
+    [(name, path, label) for name, rows in LABEL_CASES.items() for path, label in rows],
+    ids=[f"{name}:{path.rsplit('/', 1)[-1]}" for name, rows in LABEL_CASES.items() for path, _ in rows],
+)
+def test_labels(labeller: str, path: str, label: str | None) -> None:
+    assert getattr(sources, f"label_{labeller}")(path) == label
