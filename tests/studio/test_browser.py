@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from tests.support.browser import chromium_page, demo_studio
 from tests.support.video import make_video
 
 pytestmark = pytest.mark.browser
@@ -53,42 +54,16 @@ def fake_mic(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
-    from foleyvae.playable.demo import demo_model
-    from foleyvae.studio.app import Studio, StudioConfig, serve_in_thread
-    from foleyvae.studio.session import ModelEntry
-
-    root = tmp_path_factory.mktemp("studio")
-    entry = ModelEntry("demo", "demo (untrained)", "demo", "random weights", demo_model)
-    cfg = StudioConfig(
-        token=TOKEN, session_dir=root / "session", extra_models=[entry], default_model="demo", default_block_size=512
-    )
-    studio = Studio(cfg)
-    studio.open_default()
-    with serve_in_thread(cfg, studio) as url:
-        yield url, studio
+    with demo_studio(tmp_path_factory.mktemp("studio"), TOKEN, block=512) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
 def page(server: tuple[str, Any], fake_mic: Path) -> Iterator[Any]:
-    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
-        pytest.skip(f"chromium not installed ({CHROMIUM}); apt-get install chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    url, _ = server
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=chromium_args(fake_mic))
-        # bypass_csp: Playwright's wait_for_function evaluates strings, which the page's CSP forbids
-        context = browser.new_context(viewport={"width": 1400, "height": 950}, bypass_csp=True, accept_downloads=True)
-        pg = context.new_page()
-        errors: list[str] = []
-        pg.on("pageerror", lambda e: errors.append(str(e)))
-        pg.goto(url)
-        pg.wait_for_function("window.studio && window.studio.model && window.studio.model.latent_size > 0")
-        pg.errors = errors
+    ready = "window.studio && window.studio.model && window.studio.model.latent_size > 0"
+    with chromium_page(server[0], CHROMIUM, chromium_args(fake_mic), ready) as pg:
         yield pg
-        context.close()
-        browser.close()
-    assert not errors, errors
 
 
 # How long a wait may take before a test fails. Every wait ends as soon as its condition holds, so a long limit

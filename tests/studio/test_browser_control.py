@@ -6,7 +6,6 @@ spec's range, notes on buttons and toggles, the mapping saved with a preset and 
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +16,7 @@ import pytest
 
 from foleyvae.control.osc import encode_message
 from tests.studio.test_browser import ARTIFACTS, CHROMIUM, WAIT_MS, chromium_args, fake_mic, set_range, wait_blocks
+from tests.support.browser import chromium_page, demo_studio
 
 pytestmark = pytest.mark.browser
 __all__ = ["fake_mic"]  # the shared fixture, imported for its name
@@ -44,46 +44,17 @@ MIDI_STUB = """(() => {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
-    from foleyvae.playable.demo import demo_model
-    from foleyvae.studio.app import Studio, StudioConfig, serve_in_thread
-    from foleyvae.studio.session import ModelEntry
-
-    root = tmp_path_factory.mktemp("studio-control")
-    entry = ModelEntry("demo", "demo (untrained)", "demo", "random weights", demo_model)
-    cfg = StudioConfig(
-        token=TOKEN, session_dir=root / "session", extra_models=[entry], default_model="demo", default_block_size=2048
-    )
-    studio = Studio(cfg)
-    studio.open_default()
-    studio.remote.start_osc(0)
-    try:
-        with serve_in_thread(cfg, studio) as url:
-            yield url, studio
-    finally:
-        studio.remote.close()
+    with demo_studio(tmp_path_factory.mktemp("studio-control"), TOKEN, block=2048, osc=True) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
 def page(server: tuple[str, Any], fake_mic: Path) -> Iterator[Any]:
-    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
-        pytest.skip(f"chromium not installed ({CHROMIUM}); apt-get install chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    url, _ = server
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=chromium_args(fake_mic))
-        context = browser.new_context(viewport={"width": 1400, "height": 1100}, bypass_csp=True)
-        context.add_init_script(MIDI_STUB)
-        pg = context.new_page()
-        pg.set_default_timeout(20000)
-        errors: list[str] = []
-        pg.on("pageerror", lambda e: errors.append(str(e)))
-        pg.goto(url)
-        pg.wait_for_function("window.studio && window.studio.model && window.studio.model.latent_size > 0")
+    ready = "window.studio && window.studio.model && window.studio.model.latent_size > 0"
+    args = chromium_args(fake_mic)
+    with chromium_page(server[0], CHROMIUM, args, ready, height=1100, init_script=MIDI_STUB, timeout_ms=20000) as pg:
         yield pg
-        context.close()
-        browser.close()
-    assert not errors, errors
 
 
 def until(page: Any, cond: Callable[[], Any], what: str, timeout: float = 15.0) -> None:

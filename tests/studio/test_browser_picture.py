@@ -14,6 +14,7 @@ import pytest
 
 from foleyvae.audio import timecode as tc
 from tests.studio.test_browser import ARTIFACTS, CHROMIUM, WAIT_MS, chromium_args, fake_mic, set_range, wait_blocks
+from tests.support.browser import chromium_page, demo_studio
 from tests.support.video import make_video
 
 __all__ = ["fake_mic"]  # the shared fixture (test_browser.py), imported for its name
@@ -38,43 +39,22 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
-    from foleyvae.playable.demo import demo_model
-    from foleyvae.studio.app import Studio, StudioConfig, serve_in_thread
-    from foleyvae.studio.session import ModelEntry
-
-    root = tmp_path_factory.mktemp("studio")
-    entry = ModelEntry("demo", "demo (untrained)", "demo", "random weights", demo_model)
-    cfg = StudioConfig(
-        token=TOKEN, session_dir=root / "session", extra_models=[entry], default_model="demo", default_block_size=2048
-    )  # 2048: 21 frames a second, so a loaded CI machine keeps up (takes are stamped per block start, exactly)
-    studio = Studio(cfg)
-    studio.open_default()
-    with serve_in_thread(cfg, studio) as url:
-        yield url, studio
+    # block 2048: 21 frames a second, so a loaded CI machine keeps up (takes are stamped per block start, exactly)
+    with demo_studio(tmp_path_factory.mktemp("studio"), TOKEN, block=2048) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
 def page(server: tuple[str, Any], fake_mic: Path, clip: Path) -> Iterator[Any]:
-    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
-        pytest.skip(f"chromium not installed ({CHROMIUM}); apt-get install chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    url, _ = server
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=chromium_args(fake_mic))
-        context = browser.new_context(viewport={"width": 1400, "height": 950}, bypass_csp=True, accept_downloads=True)
-        context.set_default_timeout(WAIT)
-        pg = context.new_page()
-        errors: list[str] = []
-        pg.on("pageerror", lambda e: errors.append(str(e)))
-        pg.goto(url, timeout=WAIT)
-        pg.wait_for_function("window.studio && window.studio.model && window.studio.transport", timeout=WAIT)
+
+    def load_clip(pg: Any) -> None:
         pg.set_input_files("#video-file", str(clip), timeout=WAIT)
         pg.wait_for_function("document.getElementById('video').readyState >= 2", timeout=WAIT)
+
+    ready = "window.studio && window.studio.model && window.studio.transport"
+    with chromium_page(server[0], CHROMIUM, chromium_args(fake_mic), ready, timeout_ms=WAIT, setup=load_clip) as pg:
         yield pg
-        context.close()
-        browser.close()
-    assert not errors, errors
 
 
 def video_time(page: Any) -> float:
@@ -252,7 +232,7 @@ def test_a_loop_region_records_one_take_per_pass(page: Any, server: tuple[str, A
 
 def _check_the_mux_starts_at_the_pass(page: Any, studio: Any, take: dict[str, Any], tmp_path: Path) -> None:
     """A loop pass muxed onto the picture (the take's "video + take" button): its audio starts at the pass's picture
-    time, to within a millisecond (found by cross-correlating the muxed track with the take itself)."""
+    time, to within 2 ms (found by cross-correlating the muxed track with the take itself)."""
     import numpy as np
     import soundfile as sf
 
@@ -274,5 +254,6 @@ def _check_the_mux_starts_at_the_pass(page: Any, studio: Any, take: dict[str, An
     size = 1 << int(np.ceil(np.log2(len(track) + len(wet))))
     xc = np.fft.irfft(np.fft.rfft(track, size) * np.conj(np.fft.rfft(wet, size)), size)[: 2 * sr]
     lag = int(np.argmax(xc))
-    assert abs(lag / sr - take["video_time"]) < 0.001, (lag / sr, take["video_time"])
+    # the mux delays by whole ms (0.5 ms of rounding) and the codec adds its own fraction: 2 ms, 1/20 of a frame
+    assert abs(lag / sr - take["video_time"]) < 0.002, (lag / sr, take["video_time"])
     assert np.sqrt(np.mean(track[: int(0.9 * lag)] ** 2)) < 1e-3  # silence before the pass's picture time

@@ -74,6 +74,9 @@ def serve(root: Path, port: int) -> Iterator[Any]:
     finally:
         server.should_exit = True
         thread.join(timeout=15.0)
+        if thread.is_alive():  # open pages keep their sockets: a run beside a second copy of the suite needed more
+            server.force_exit = True  # what a second Ctrl-C does
+            thread.join(timeout=15.0)
         assert not thread.is_alive(), "the studio server did not stop"
 
 
