@@ -27,6 +27,7 @@ def tiny_loader(monkeypatch: pytest.MonkeyPatch, tiny_model: Any) -> list[str]:
     return asked
 
 
+@pytest.mark.slow  # > 15 s on a slow day: CI runs it right after the default suite (.ci/run)
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed (apt-get install espeak-ng)")
 def test_evaluate_cli_end_to_end(
     tiny_loader: list[str], tiny_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -168,6 +168,7 @@ def test_page_reconnects_after_a_server_restart_and_lists_the_folder_again(brows
         context.close()
 
 
+@pytest.mark.slow  # > 15 s on a slow day: CI runs it right after the default suite (.ci/run)
 def test_two_tabs_render_with_their_own_models_and_a_takeover_is_said(browser: Any, running: Any) -> None:
     url, studio, _ = running
     with opened(browser, url, 2) as (a, b):

@@ -6,11 +6,13 @@ import io
 from typing import Any
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 ZOO = ("footsteps", "impacts", "water", "electromagnetic", "scifi")
 
 
+@pytest.mark.slow  # > 15 s on a slow day: CI runs it right after the default suite (.ci/run)
 def test_each_zoo_model_can_be_chosen_and_played(client: Any) -> None:
     ids = {m["id"]: m for m in client.get("/api/models").json()}
     for name in ZOO:
