@@ -131,7 +131,7 @@ class OscServer:
                 continue
             self.feed(data)
 
-    def feed(self, data: bytes, now: float | None = None) -> None:
+    def feed(self, data: bytes) -> None:
         """Handle one datagram (the thread's work; tests may call it directly): messages due now apply, later ones
         are held for :meth:`run_due`. Never raises."""
         with self._lock:
@@ -144,44 +144,46 @@ class OscServer:
         except Exception as e:  # noqa: BLE001 - a parser bug must not stop the server either
             self._count(dropped=1, error=f"malformed packet: {first_line(e)}")
             return
-        now = time.time() if now is None else now
+        now = time.time()
         for tag, msg in timed:
             due = tag_to_unix(tag)
-            if due is not None and due > now + MAX_AHEAD_S:
-                with self._lock:
-                    self.stats.messages += 1
-                self._count(rejected=1, error=f"{msg.address[:60]}: time tag {due - now:.0f} s ahead (max 60)")
-            elif due is not None and due > now:
-                with self._lock:
-                    if len(self._timed) >= MAX_PENDING:
-                        self.stats.messages += 1
-                        full = True
-                    else:
-                        heapq.heappush(self._timed, (due, self._order, msg))
-                        self._order += 1
-                        self.stats.scheduled += 1
-                        self.stats.pending = len(self._timed)
-                        full = False
-                if full:
-                    self._count(rejected=1, error=f"{msg.address[:60]}: {MAX_PENDING} timed messages already wait")
-            else:
+            if due is None or due <= now:
                 if due is not None:
                     with self._lock:
                         self.stats.late += 1
                 self._apply(msg)
+            elif due > now + MAX_AHEAD_S:
+                self._refuse(msg, f"time tag {due - now:.0f} s ahead (max 60)")
+            elif not self._schedule(due, msg):
+                self._refuse(msg, f"{MAX_PENDING} timed messages already wait")
 
-    def run_due(self, now: float | None = None) -> int:
-        """Apply the held messages whose time has come (in time order, then arrival order); -> how many."""
-        now = time.time() if now is None else now
-        n = 0
+    def _schedule(self, due: float, msg: OscMessage) -> bool:
+        """Hold ``msg`` until ``due``; False when the heap is full."""
+        with self._lock:
+            if len(self._timed) >= MAX_PENDING:
+                return False
+            heapq.heappush(self._timed, (due, self._order, msg))
+            self._order += 1
+            self.stats.scheduled += 1
+            self.stats.pending = len(self._timed)
+            return True
+
+    def _refuse(self, msg: OscMessage, why: str) -> None:
+        """A message refused before it was resolved: counted as received and rejected."""
+        with self._lock:
+            self.stats.messages += 1
+        self._count(rejected=1, error=f"{msg.address[:60]}: {why}")
+
+    def run_due(self) -> None:
+        """Apply the held messages whose time has come (in time order, then arrival order)."""
+        now = time.time()
         while True:
             with self._lock:
                 if not self._timed or self._timed[0][0] > now:
                     self.stats.pending = len(self._timed)
-                    return n
+                    return
                 _, _, msg = heapq.heappop(self._timed)
             self._apply(msg)
-            n += 1
 
     def _apply(self, msg: OscMessage) -> None:
         with self._lock:

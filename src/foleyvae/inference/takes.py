@@ -10,6 +10,10 @@ or zeros pushed through the engine when it ends). It only counts, so it is safe 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
 __all__ = ["TakeAligner"]
 
 
@@ -51,6 +55,24 @@ class TakeAligner:
     def stop(self) -> None:
         """The performance ended: the take is ``dry_frames`` long; ``missing`` tail samples are still owed."""
         self.stopped = True
+
+    def flush(self, process: Callable[[np.ndarray], np.ndarray], zeros: np.ndarray) -> Iterator[np.ndarray]:
+        """Stop, then push ``zeros`` ``[C, n]`` through ``process`` (the engine, whose stream ends here) until the
+        tail is paid; yields the take's part of each output (views into it: copy what you keep)."""
+        self.stop()
+        n = zeros.shape[1]
+        while not self.done:
+            y = process(zeros)
+            a, b = self.wet_span(n)
+            yield y[:, a:b]
+
+    def give_up_tail(self) -> int:
+        """Stop; the tail not come yet will not come (the stream plays on elsewhere): count it as silence and return
+        how many samples that is (the writer pads the take with them)."""
+        self.stop()
+        owed = self.missing
+        self.wet_frames += owed
+        return owed
 
     @property
     def missing(self) -> int:

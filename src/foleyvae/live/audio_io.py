@@ -430,15 +430,10 @@ class LiveSession:
                 self.in_ring.pop(self._block)
                 self.out_ring.push(self._run_block(self._block))
             if recording:  # flush the engine's delay (zeros through it) so the take is as long as the dry input
-                zeros = np.zeros((c, n), np.float32)
-                self._take.stop()
-                while not self._take.done:
-                    y = eng.process(zeros)
-                    a, b = self._take.wet_span(n)
-                    self._rec[:c] = 0.0
-                    self._rec[c:] = 0.0
-                    self._rec[c:, : b - a] = y[:, a:b]
-                    self._push_rec_blocking(self._rec, dry_len=0, take_len=b - a)
+                for tail in self._take.flush(eng.process, np.zeros((c, n), np.float32)):
+                    self._rec[:] = 0.0
+                    self._rec[c:, : tail.shape[1]] = tail
+                    self._push_rec_blocking(self._rec, dry_len=0, take_len=tail.shape[1])
         except BaseException as e:  # pragma: no cover - surfaced by stop()
             self._error = e
         finally:

@@ -69,6 +69,7 @@ class NativeMeter:
         self.read = 0  # samples already turned into columns
         self.window = np.hanning(SPEC_FFT).astype(np.float32)
         self.bands = spectrogram_bands(self.sample_rate)
+        self.band_hz = [round(float(f), 1) for f in self.bands[:-1] * self.sample_rate / SPEC_FFT]  # for the page
 
     def monitor(self, x: np.ndarray, y: np.ndarray) -> None:
         """One block ``x``/``y`` ``[C, n]`` (the engine's input and output)."""
@@ -124,7 +125,7 @@ class NativeMeter:
             "spectrogram": {
                 "columns": self.spectrogram(),
                 "hop_s": SPEC_HOP / self.sample_rate,
-                "band_hz": [round(float(f), 1) for f in self.bands[:-1] * self.sample_rate / SPEC_FFT],
+                "band_hz": self.band_hz,
                 "floor_db": SPEC_FLOOR_DB,
             },
         }

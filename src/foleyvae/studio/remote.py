@@ -120,17 +120,20 @@ class RemoteControls:
 
     def build(self, change: Change) -> dict[str, Any]:
         """The validated update ``change`` makes now (AddressError/SecurityError when refused)."""
-        live = self.st.live
-        model = live.model if live is not None else self.st.model  # the model playing (its page's, see tabs)
+        model = self._playing_model()
         if model is None:
             raise AddressError("no model is open in the studio")
         return update_for(change, self.base(), int(model.latent_size), self.labels())
 
     def space(self) -> list[str] | None:
         """The addresses an OSC pattern may reach: the playing model's dims and materials (None: no model)."""
-        live = self.st.live
-        model = live.model if live is not None else self.st.model
+        model = self._playing_model()
         return None if model is None else concrete_addresses(int(model.latent_size), self.labels())
+
+    def _playing_model(self) -> Any:
+        """The model playing: the live stream's (its page's, see tabs), else the default tab's; None when none."""
+        live = self.st.live
+        return live.model if live is not None else self.st.model
 
     def take_pending(self) -> dict[str, Any]:
         with self._lock:

@@ -678,17 +678,13 @@ class PageStream:
         ``foleyvae live`` does at its end); else (the page stopped recording but plays on) a tail not yet come is
         padded with silence."""
         self._stop_take()
-        n = self.block_size
-        zeros = np.zeros((self.channels, n), np.float32)
+        zeros = np.zeros((self.channels, self.block_size), np.float32)
+        process = self.engine.process
         for t in self._closing:
-            while not t.aligner.done:
-                if end_of_stream:
-                    y = np.asarray(self.engine.process(zeros), np.float32)
-                    a, b = t.aligner.wet_span(n)
-                    t.wet.append(y[:, a:b].copy())
-                else:
-                    t.wet.append(np.zeros((self.channels, t.aligner.missing), np.float32))
-                    t.aligner.wet_frames = t.aligner.dry_frames
+            if end_of_stream:
+                t.wet += [np.array(tail, np.float32) for tail in t.aligner.flush(process, zeros)]
+            else:
+                t.aligner.give_up_tail()  # _save pads the wet track to the dry length
         self._save_done()
         done, self._finished = self._finished, []
         return done
@@ -700,7 +696,7 @@ class PageStream:
         wet = np.concatenate(t.wet, axis=1) if t.wet else np.zeros((c, 0), np.float32)
         if dry.shape[1] == 0:
             return None
-        wet = wet[:, : dry.shape[1]]  # (the aligner never gives more; a stream end can give less)
+        wet = wet[:, : dry.shape[1]]  # (the aligner never gives more; a tail given up gives less: silence)
         if wet.shape[1] < dry.shape[1]:
             wet = np.concatenate([wet, np.zeros((c, dry.shape[1] - wet.shape[1]), np.float32)], axis=1)
         meta = {
