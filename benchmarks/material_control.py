@@ -6,7 +6,10 @@ recorded footsteps, each toward six materials at amounts 0.5 and 1; level change
 regeneration, onset F1 and loudness-envelope correlation against the input, and the material an independent
 log-mel-statistics classifier fitted on raw minetest-data clips hears).
 
-Run:  .venv/bin/python benchmarks/material_control.py [--model foley]
+A material-conditioned model (``models.conditioning``) is scored with its own approach, ``conditioned``; give
+several ``--model`` to compare models in one run (each gets its own unsteered reference).
+
+Run:  .venv/bin/python benchmarks/material_control.py [--model foley --model foley-materials]
       (needs data/raw/minetest: `foleyvae data fetch minetest -o data/raw/minetest`; writes
       benchmarks/results/material_control.json)
 """
@@ -37,30 +40,36 @@ RESULT = Path(__file__).parent / "results" / "material_control.json"
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", default="foley")
+    p.add_argument("--model", action="append", help="a model to score (repeat to compare; default: foley)")
     p.add_argument("--corpus", default=str(ROOT / "data" / "raw" / "minetest"))
     args = p.parse_args()
     torch.set_flush_denormal(True)
     torch.set_num_threads(1)
     t0 = time.perf_counter()
-    model = load_model(args.model)
-    clf = MaterialClassifier(args.corpus, int(model.sample_rate))
-    rows = scorecard(model, library_inputs(int(model.sample_rate)), clf)
-    summary = summarise(rows)
-    print(f"classifier: leave-one-out accuracy {clf.loo_accuracy:.2f} on {clf.n_clips} clips (chance {1 / 6:.2f})")
-    print("\n".join(table_lines(summary)))
+    names = args.model or ["foley"]
+    clf = None
+    per_model = {}
+    for name in names:
+        model = load_model(name)
+        if clf is None:
+            clf = MaterialClassifier(args.corpus, int(model.sample_rate))
+            print(f"classifier: leave-one-out accuracy {clf.loo_accuracy:.2f} on {clf.n_clips} clips (chance 1/6)")
+        rows = scorecard(model, library_inputs(int(model.sample_rate)), clf)
+        summary = summarise(rows)
+        print(f"\nmodel {name}:")
+        print("\n".join(table_lines(summary)))
+        per_model[name] = {"summary": summary, "per_material": summarise(rows, by_material=True), "rows": rows}
+    assert clf is not None
     doc = {
         "benchmark": "material_control",
-        "model": args.model,
+        "models": names,
         "materials": list(DEFAULT_MATERIALS),
         "chance": 1.0 / len(DEFAULT_MATERIALS),
         "classifier_loo_accuracy": clf.loo_accuracy,
         "classifier_clips": clf.n_clips,
         "machine": platform.processor() or platform.machine(),
         "seconds": round(time.perf_counter() - t0, 1),
-        "summary": summary,
-        "per_material": summarise(rows, by_material=True),
-        "rows": rows,
+        "results": per_model,
     }
     write_results(RESULT, doc, indent=1)
 

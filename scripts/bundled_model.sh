@@ -2,6 +2,7 @@
 # The bundled model's recipe: fetch the free Foley corpora (Debian game data), prepare, train foley-small,
 # export (streaming, nn~-compatible) into src/foleyvae/assets/foley, evaluate, write the model card.
 # Usage: scripts/bundled_model.sh [MINUTES]   (training time budget; default 60; runs on CPU, or GPU if present)
+#        MAT_MIN=35 (minutes of the material stage, scripts/material_stage.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MIN=${1:-60}
@@ -22,7 +23,9 @@ THREADS=$(nproc)
 $FV train --data data/datasets/foley --preset foley-small --out runs/foley-bundled --force --threads "$THREADS" \
   --time-budget "$MIN" --fixed-schedule --set train.phase1_steps=4000 --set train.max_steps=5000 --set train.beta_warmup_steps=2000 \
   --set train.val_every=500 --set train.checkpoint_every=100 --set train.log_every=50 --no-progress
-$PY scripts/finish_model.py runs/foley-bundled data/datasets/foley src/foleyvae/assets/foley --name foley \
+# the material stage (issue #20): 35 more minutes with material conditioning, from the run above
+scripts/material_stage.sh runs/foley-bundled data/datasets/foley runs/foley-materials "${MAT_MIN:-35}"
+$PY scripts/finish_model.py runs/foley-materials data/datasets/foley src/foleyvae/assets/foley --name foley \
   --title "Foley-VAE bundled model: footsteps, impacts and water" \
   --description "foley-small waveform VAE trained on free game Foley (minetest, 0 A.D., OpenArena)." \
   --corpus data/raw/minetest:footsteps,impacts,water --corpus data/raw/0ad:footsteps,impacts,water \

@@ -12,7 +12,8 @@ import re
 import sys
 from pathlib import Path
 
-from foleyvae.export.loader import assets_dir
+from foleyvae.export.loader import assets_dir, load_model
+from foleyvae.inference.mixing import material_table
 from foleyvae.utils.atomic import atomic_write_text
 
 
@@ -26,6 +27,13 @@ def main(argv: list[str]) -> int:
     card["steering"] = {"classifier_loo_accuracy": numbers["classifier_loo_accuracy"], "summary": summary,
                         "command": f"foleyvae evaluate --model {name} --steering data/raw/minetest"}  # fmt: skip
     atomic_write_text(folder / "card.json", json.dumps(card, indent=2) + "\n")
+    table = material_table(load_model(folder / "model.ts"))
+    if table.method == "conditioned":  # the names are the model's own material channels (models/conditioning.py)
+        card["materials"] = {
+            "method": "conditioned: the decoder's material channels, set by --towards (models/conditioning.py)",
+            "names": table.names(),
+        }
+        atomic_write_text(folder / "card.json", json.dumps(card, indent=2) + "\n")
     names = card.get("materials", {}).get("names", {})
     lines = ["## Material control", "", "`--towards NAME` (or a blend `a:0.6,b:0.4`) with these names:", ""]
     lines += [f"- `{n}`: {', '.join(labels)}" for n, labels in names.items()]

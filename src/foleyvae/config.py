@@ -80,6 +80,9 @@ class ModelConfig:
     causal: bool = True
     noise_bands: int = 5
     use_noise: bool = True
+    # material conditioning of the decoder (models/conditioning.py): short material names, in channel order; ["auto"]
+    # = every material the training data's labels name (resolved by the trainer, the saved config lists them)
+    materials: tuple[str, ...] = ()
     # MCLT family
     frame_length: int = 1024
     clip_samples: int = 32768
@@ -122,6 +125,16 @@ class ModelConfig:
         )
         _require(1 <= self.latent_size <= 1024, "model.latent_size", f"must be in 1..1024, got {self.latent_size}")
         _require(self.noise_bands >= 1, "model.noise_bands", f"must be >= 1, got {self.noise_bands}")
+        _require(
+            len(set(self.materials)) == len(self.materials) and all(str(m).strip() for m in self.materials),
+            "model.materials",
+            f"must be distinct non-empty names, got {list(self.materials)}",
+        )
+        _require(
+            not self.materials or self.kind == "waveform",
+            "model.materials",
+            "material conditioning is for the waveform VAE only",
+        )
         _require(
             _is_pow2(self.frame_length) and self.frame_length >= 16,
             "model.frame_length",
@@ -174,6 +187,13 @@ class TrainConfig:
     augment: bool = True
     grad_clip: float = 10.0
     mixed_precision: bool = True  # bfloat16 autocast on CUDA only; CPU training stays float32
+    # conditioned models (model.materials, models/conditioning.py): share of clips trained with "no material"; the
+    # latent adversary's weight (0 = off); the swap terms: the frozen judge's cross-entropy on a decode with a random
+    # material (0 = off) and the L1 (dB) between that decode's loudness envelope and the input's
+    material_dropout: float = 0.15
+    material_critic: float = 0.0
+    material_judge: float = 0.0
+    material_envelope: float = 0.1
 
     def __post_init__(self) -> None:
         _require(self.batch_size >= 1, "train.batch_size", f"must be >= 1, got {self.batch_size}")
@@ -199,6 +219,9 @@ class TrainConfig:
         _require(self.num_workers >= 0, "train.num_workers", "must be >= 0")
         _require(0.0 <= self.ema_decay < 1.0, "train.ema_decay", "must be in [0, 1)")
         _require(self.grad_clip > 0, "train.grad_clip", "must be > 0")
+        _require(0.0 <= self.material_dropout < 1.0, "train.material_dropout", "must be in [0, 1)")
+        for key in ("material_critic", "material_judge", "material_envelope"):
+            _require(getattr(self, key) >= 0.0, f"train.{key}", "must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -404,7 +427,7 @@ def _to_plain(obj: Any) -> Any:
 def _coerce(value: Any, tp: Any, key: str) -> Any:
     origin = get_origin(tp)
     if origin is tuple:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, (int, float, str)) and not isinstance(value, bool):
             value = [value]
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{key}: expected a list, got {value!r}")

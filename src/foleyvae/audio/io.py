@@ -299,7 +299,6 @@ class StreamWriter:
         import os
         import tempfile
 
-
         self.path = Path(path)
         fmt = _SAVE_FORMATS.get(self.path.suffix.lower())
         if fmt is None:
@@ -339,7 +338,6 @@ class StreamWriter:
     def close(self) -> Path:
         """Finish the file and move it into place; returns the path."""
         import os
-
 
         if self._file.closed:
             return self.path

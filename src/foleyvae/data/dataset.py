@@ -14,6 +14,7 @@ No augmentation, so validation losses are comparable across steps and per-label 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSampler, SequentialSampler
 
+from foleyvae.data.materials import material_of
 from foleyvae.data.prepare import read_dataset_info, read_manifest
 from foleyvae.errors import FoleyError
 
@@ -47,6 +49,8 @@ class FoleyDataset(Dataset[torch.Tensor]):
             The valid split always has one example per file.
         files: whose files to use (default: ``split``'s); ``split="valid", files="train"`` gives validation crops
             of the training files (a dataset too small to have a valid split).
+        materials: material names (``data.materials``) of a material-conditioned model; when given, an example is
+            ``(crop, material index)``, the index of the crop's label's material in this list, -1 for none.
     Raises:
         FoleyError: folder not prepared / other format version, unknown or empty split, bad n_samples.
     """
@@ -60,6 +64,7 @@ class FoleyDataset(Dataset[torch.Tensor]):
         seed: int = 0,
         examples_per_epoch: int | None = None,
         files: str | None = None,
+        materials: Sequence[str] = (),
     ) -> None:
         if split not in ("train", "valid"):
             raise FoleyError(f"split must be 'train' or 'valid', got {split!r}")
@@ -98,6 +103,11 @@ class FoleyDataset(Dataset[torch.Tensor]):
         else:
             self._len = max(len(self.entries), total // self.n_samples)
         self._shards: dict[str, np.ndarray] = {}
+        self.materials = list(materials)
+        self._material_of_entry = [
+            self.materials.index(m) if (m := material_of(str(e["label"]))) in self.materials else -1
+            for e in self.entries
+        ]
 
     # ----------------------------------------------------------------------------- properties
 
@@ -186,15 +196,22 @@ class FoleyDataset(Dataset[torch.Tensor]):
         off, n = int(e["offset"]), int(e["length"])
         return arr[:, off : off + n]
 
-    def __getitem__(self, i: int) -> torch.Tensor:
-        """Crop ``i``: ``[C, n_samples]`` float32."""
-        _, pieces, rng = self._plan(int(i))
+    def material_index(self, i: int) -> int:
+        """Index in ``materials`` of crop ``i``'s material, -1 when its label names none of them."""
+        return self._material_of_entry[self._plan(i)[0]]
+
+    def __getitem__(self, i: int) -> Any:
+        """Crop ``i``: ``[C, n_samples]`` float32; with ``materials``, ``(crop, material index)``."""
+        first, pieces, rng = self._plan(int(i))
         out = np.zeros((self._channels, self.n_samples), np.float32)
         for k, src, dst, take in pieces:
             out[:, dst : dst + take] = self._segment(k)[:, src : src + take]
         if self.augment:
             out = _augment(out, self._sample_rate, rng)
-        return torch.from_numpy(np.ascontiguousarray(out, dtype=np.float32))
+        crop = torch.from_numpy(np.ascontiguousarray(out, dtype=np.float32))
+        if self.materials:
+            return crop, self._material_of_entry[first]
+        return crop
 
 
 def _augment(x: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:

@@ -11,8 +11,10 @@ amount and scored against the input and the unsteered regeneration:
   on the raw labelled clips of a corpus folder made by ``foleyvae data fetch`` (never on the model's latents); its
   leave-one-out accuracy on those clips says how far to trust it.
 
-Two ways of steering are scored side by side: ``offset`` (the method in use, ``inference.materials``) and
-``centroid`` (the pre-#20 interpolation toward the stored all-frame centroids), so a regression shows at once.
+Ways of steering scored side by side: ``offset`` (active-frame latent offsets, ``inference.materials``) and
+``centroid`` (the pre-#20 interpolation toward the stored all-frame centroids) on an unconditioned model;
+``conditioned`` on a material-conditioned model (``models.conditioning``: the material weights are latent channels
+of their own, set by the same table), so a regression shows at once.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ __all__ = [
 ]
 
 DEFAULT_MATERIALS = ("wood", "metal", "gravel", "snow", "stone", "water")
-APPROACHES = ("offset", "centroid")
+APPROACHES = ("offset", "centroid", "conditioned")
 
 
 @dataclass
@@ -162,12 +164,16 @@ def scorecard(
         rows.append({**base, "approach": "unsteered", "material": "-", "amount": 0.0,
                      **_scores(item.audio, y0, y0, sr, classifier)})  # fmt: skip
         for mat in materials:
-            targets = {"offset": table.steer(mat), "centroid": _old_centroid(model, table, mat)}
+            targets: dict[str, np.ndarray | None]
+            if table.method == "conditioned":
+                targets = {"conditioned": table.steer(mat)}
+            else:
+                targets = {"offset": table.steer(mat), "centroid": _old_centroid(model, table, mat)}
             for a in amounts:
                 for approach, vec in targets.items():
                     if vec is None:
                         continue
-                    zz = z + a * vec[:, None] if approach == "offset" else (1 - a) * z + a * vec[:, None]
+                    zz = (1 - a) * z + a * vec[:, None] if approach == "centroid" else z + a * vec[:, None]
                     y = decode_latent(model, zz.astype(np.float32), item.audio.shape[1])
                     row = {**base, "approach": approach, "material": mat, "amount": float(a),
                            **_scores(item.audio, y, y0, sr, classifier)}  # fmt: skip

@@ -222,7 +222,6 @@ def _load_run(run_dir: Path) -> StreamModel:
     latent = art.latent
 
     if isinstance(model, MCLTComplexVAE):  # complex latent: played as real channels, as in its exported file
-
         model = RealLatentView(model)
         latent, _ = usable_latent(latent, model)
     return EagerStreamModel(model, latent, None, name=run_dir.name, metadata=meta)

@@ -130,6 +130,10 @@ class NnTildeBase(nn.Module):
     Subclasses hold the model's parts and define ``encode``/``decode``/``forward`` with :meth:`_to_pca` (posterior
     -> first k PCA coords) and :meth:`_from_pca` (k coords -> bias/scale -> fill -> full latent). ``full_latent_size``
     is the size of the real latent the PCA acts on (``L``; ``2L`` for the complex VAE's real/imaginary channels).
+
+    A material-conditioned model (``materials``, K names) plays ``k + K`` latent channels: the k PCA coords, then
+    one weight per material (labelled ``material NAME``; encode gives zeros = "no material", a host or the engine's
+    material control sets them through bias/scale like any latent channel). They pass to the decoder unchanged.
     """
 
     pca_mean: Tensor
@@ -156,8 +160,13 @@ class NnTildeBase(nn.Module):
         k: int,
         streaming: bool,
         input_labels: list[str],
+        materials: list[str] | None = None,
     ) -> None:
         super().__init__()
+        names = list(materials or [])
+        self.pca_dims = int(k)
+        self.n_materials = len(names)
+        k = int(k) + len(names)  # the played latent: PCA coords, then material weights
         self.channels = int(channels)
         self.sr = int(sample_rate)
         self.sample_rate = int(sample_rate)
@@ -185,7 +194,8 @@ class NnTildeBase(nn.Module):
         self.register_buffer("temperature_params", torch.tensor([2]))
         self.register_buffer("latent_bias_dim_params", torch.tensor([1, 2]))
         self.register_buffer("latent_scale_dim_params", torch.tensor([1, 2]))
-        latent_labels = [f"(signal) latent {i} (PCA)" for i in range(k)]
+        latent_labels = [f"(signal) latent {i} (PCA)" for i in range(self.pca_dims)]
+        latent_labels += [f"(signal) material {name}" for name in names]
         audio_out = [f"(signal) output {i}" for i in range(c)]
         self.encode_input_labels = list(input_labels)
         self.encode_output_labels = latent_labels
@@ -195,14 +205,20 @@ class NnTildeBase(nn.Module):
         self.forward_output_labels = list(audio_out)
 
     def _to_pca(self, z: Tensor) -> Tensor:
-        """Latent ``[B, L, F]`` -> first k PCA coords ``[B, k, F]``."""
-        return torch.matmul(self.components[: self.latent_size], z - self.pca_mean)
+        """Latent ``[B, L, F]`` -> first k PCA coords ``[B, k, F]`` (+ K zero material weights: ``[B, k + K, F]``)."""
+        p = torch.matmul(self.components[: self.pca_dims], z - self.pca_mean)
+        if self.n_materials > 0:
+            p = torch.cat([p, p.new_zeros(p.shape[0], self.n_materials, p.shape[2])], dim=1)
+        return p
 
     def _from_pca(self, z: Tensor) -> Tensor:
-        """k PCA coords ``[B, k, F]`` -> ``z * latent_scale + latent_bias``, the other L - k dims filled with
-        ``temperature x pca_std x N(0, 1)`` (zeros at temperature 0) -> latent ``[B, L, F]``."""
-        b, k, f = z.shape
-        p = z * self.scale_t + self.bias_t
+        """k PCA coords ``[B, k (+ K), F]`` -> ``z * latent_scale + latent_bias``, the other L - k dims filled with
+        ``temperature x pca_std x N(0, 1)`` (zeros at temperature 0) -> latent ``[B, L (+ K), F]`` (material weights
+        last, as the conditioned decoder reads them)."""
+        b, _, f = z.shape
+        k = self.pca_dims
+        q = z * self.scale_t + self.bias_t
+        p = q[:, :k]
         n_rest = self.full_latent_size - k
         if n_rest > 0:
             if self.temperature > 0.0:
@@ -210,7 +226,10 @@ class NnTildeBase(nn.Module):
             else:
                 rest = torch.zeros(b, n_rest, f, dtype=z.dtype, device=z.device)
             p = torch.cat([p, rest], dim=1)
-        return torch.matmul(self.components.t(), p) + self.pca_mean
+        full = torch.matmul(self.components.t(), p) + self.pca_mean
+        if self.n_materials > 0:
+            full = torch.cat([full, q[:, k:]], dim=1)
+        return full
 
     # ------------------------------------------------------------------------------------------ nn~ API
     @torch.jit.export
@@ -391,8 +410,14 @@ def build_metadata(
     credits: list[str] | None,
     name: str,
 ) -> dict[str, Any]:
-    """The ``foleyvae.json`` model card embedded in the file (plain JSON types only)."""
-    return {
+    """The ``foleyvae.json`` model card embedded in the file (plain JSON types only).
+
+    A material-conditioned model also gets ``material_conditioning`` (its names, in channel order), the material
+    table that steers by setting those channels (``materials``, method ``conditioned``) and ``latent_std`` for
+    the played latent (the PCA dims' std, then 1 per material weight).
+    """
+    names = [str(n) for n in getattr(model, "materials", []) or []]
+    meta = {
         "format": "foleyvae-torchscript",
         "format_version": FORMAT_VERSION,
         "name": name,
@@ -404,7 +429,7 @@ def build_metadata(
         "delay_samples": int(model.delay_samples),
         "block_size": int(block_size),
         "streaming": bool(streaming),
-        "latent_size": int(k),
+        "latent_size": int(k) + len(names),
         "full_latent_size": int(model.latent_size),
         "fidelity_target": float(fidelity),
         "fidelity": list(latent.fidelity) if latent is not None else [],
@@ -416,6 +441,19 @@ def build_metadata(
         "temperature_default": 0.0,
         "config": config.to_dict() if config is not None else None,
     }
+    if names:
+        std = [float(v) for v in latent.std[:k]] if latent is not None else [1.0] * int(k)
+        meta["material_conditioning"] = names
+        meta["latent_std"] = std + [1.0] * len(names)
+        meta["materials"] = conditioned_materials(int(k), names)
+    return meta
+
+
+def conditioned_materials(k: int, names: list[str]) -> dict[str, Any]:
+    """The material table of a conditioned model: material i steers by weight 1 on played channel ``k + i``."""
+    size = k + len(names)
+    offsets = {n: [1.0 if j == k + i else 0.0 for j in range(size)] for i, n in enumerate(names)}
+    return {"method": "conditioned", "offsets": offsets, "frames": {}}
 
 
 def script_to_bytes(wrapper: nn.Module, meta: dict[str, Any]) -> bytes:

@@ -91,6 +91,7 @@ class NnTildeWrapper(NnTildeBase):
         k: int,
         streaming: bool,
         input_labels: list[str],
+        materials: list[str] | None = None,
     ) -> None:
         super().__init__(
             sample_rate=int(model.sample_rate),
@@ -104,6 +105,7 @@ class NnTildeWrapper(NnTildeBase):
             k=k,
             streaming=streaming,
             input_labels=input_labels,
+            materials=materials,
         )
         vae: Any = model
         self.pqmf = vae.pqmf
@@ -114,7 +116,7 @@ class NnTildeWrapper(NnTildeBase):
     # ------------------------------------------------------------------------------------------ methods
     @torch.jit.export
     def encode(self, x: Tensor) -> Tensor:
-        """x ``[B, C, n]`` (n a multiple of hop_length) -> PCA latent ``[B, k, n / hop_length]``."""
+        """x ``[B, C, n]`` (n a multiple of hop_length) -> PCA latent ``[B, k (+ K), n / hop_length]``."""
         b, c, t = x.shape
         bands = self.pqmf.analysis(x.reshape(b * c, 1, t)).reshape(b, c * self.n_bands, t // self.n_bands)
         mean, std = self.encoder(bands)
@@ -125,7 +127,7 @@ class NnTildeWrapper(NnTildeBase):
 
     @torch.jit.export
     def decode(self, z: Tensor) -> Tensor:
-        """z ``[B, k, F]`` (PCA coords) -> audio ``[B, C, F * hop_length]``."""
+        """z ``[B, k (+ K), F]`` (PCA coords, material weights) -> audio ``[B, C, F * hop_length]``."""
         b = z.shape[0]
         bands = self.decoder(self._from_pca(z))
         c = bands.shape[1] // self.n_bands
@@ -168,7 +170,8 @@ def export_waveform_model(
     set_streaming(work, streaming)
     work.requires_grad_(False)  # plain inference file: outputs carry no autograd graph
     labels = [f"(signal) input {i}" for i in range(int(model.channels))]
-    wrapper = NnTildeWrapper(work, pca_mean, comps, pca_std, k, streaming, labels).eval()
+    materials = [str(n) for n in getattr(model, "materials", [])]
+    wrapper = NnTildeWrapper(work, pca_mean, comps, pca_std, k, streaming, labels, materials).eval()
     block_size = int(config.stream.block_size) if config is not None else int(model.hop_length)
     meta = build_metadata(
         model, config, latent, k, fidelity, streaming, block_size, credits, name or (config.name if config else "model")

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from foleyvae.data.materials import ALIASES, material_of
 from foleyvae.errors import FoleyError
 
 __all__ = [
@@ -42,40 +43,11 @@ __all__ = [
     "parse_blend",
 ]
 
-# short material names and the label words they gather (label words come from the corpora's file names, see
-# data/sources.py); a word maps to one name
-ALIASES: dict[str, tuple[str, ...]] = {
-    "wood": ("wood", "wooden", "plank", "planks", "lumber", "tree"),
-    "metal": ("metal", "clank", "steel", "iron", "mech", "chain"),
-    "stone": ("stone", "rock", "hard", "concrete", "marble", "tile", "brick", "cobble"),
-    "gravel": ("gravel", "pebbles"),
-    "snow": ("snow",),
-    "grass": ("grass", "foliage", "leaves", "hay"),
-    "sand": ("sand",),
-    "dirt": ("dirt", "earth", "mud", "soil"),
-    "water": ("water", "splash", "puddle", "flow", "drip"),
-    "glass": ("glass",),
-    "ice": ("ice",),
-    "cloth": ("cloth", "fabric", "carpet", "leather"),
-    "flesh": ("flesh", "body"),
-    "boot": ("boot",),
-}
-_WORD_TO_NAME = {w: name for name, words in ALIASES.items() for w in words}
 MAX_BLEND_TERMS = 8
 
 
 class MaterialError(FoleyError, ValueError):
     """An unknown material, a bad blend or a model without material labels."""
-
-
-def material_of(label: str) -> str | None:
-    """The short material name of a model label (``"impacts/wood"`` -> ``"wood"``, ``"water/flow"`` ->
-    ``"water"``), or None when neither its last part nor its category names a material."""
-    parts = [p.strip().lower() for p in str(label).split("/") if p.strip()]
-    for word in reversed(parts):
-        if word in _WORD_TO_NAME:
-            return _WORD_TO_NAME[word]
-    return None
 
 
 @dataclass(frozen=True)
@@ -143,7 +115,8 @@ class MaterialTable:
         mat = meta.get("materials")
         if isinstance(mat, Mapping) and isinstance(mat.get("offsets"), Mapping):
             frames = mat.get("frames") if isinstance(mat.get("frames"), Mapping) else {}
-            return cls.from_offsets(mat["offsets"], latent_size, model_name, frames, "active-offset")
+            method = str(mat.get("method") or "active-offset")
+            return cls.from_offsets(mat["offsets"], latent_size, model_name, frames, method)
         cents = meta.get("centroids")
         if not isinstance(cents, Mapping) or not cents:
             return cls(int(latent_size), str(model_name), method="none")

@@ -28,6 +28,7 @@ def build_model(cfg: Config) -> AutoEncoder:
             causal=m.causal,
             noise_bands=m.noise_bands,
             use_noise=m.use_noise,
+            materials=m.materials,
         )
 
     return build_spectral(

@@ -23,6 +23,7 @@ from torch.nn import functional as F
 from foleyvae.audio.distances import MultiScaleSTFT
 from foleyvae.audio.pqmf import PQMF
 from foleyvae.models.base import AutoEncoder, EncoderOutput, LossTerms
+from foleyvae.models.conditioning import MaterialCritic, MaterialFiLM, MaterialJudge, swap_losses
 from foleyvae.models.noise import NoiseSynth
 from foleyvae.nn.blocks import DownStage, UpStage, wn
 from foleyvae.nn.streaming import CachedConv1d
@@ -70,7 +71,11 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    """z ``[B, latent, F]`` -> bands ``[B, C*M, F * prod(strides)]``: waveform * sigmoid(amplitude) + noise."""
+    """z ``[B, latent + K, F]`` -> bands ``[B, C*M, F * prod(strides)]``: waveform * sigmoid(amplitude) + noise.
+
+    With ``n_materials = K > 0`` the last K channels of z are material weights that modulate the hidden signal
+    before every stage and before the output layers (:class:`~foleyvae.models.conditioning.MaterialFiLM`).
+    """
 
     def __init__(
         self,
@@ -84,14 +89,22 @@ class Decoder(nn.Module):
         lookahead: bool,
         noise_bands: int,
         use_noise: bool,
+        n_materials: int = 0,
     ) -> None:
         super().__init__()
         chans = [capacity * m for m in multipliers]
+        self.latent_size = latent_size
+        self.n_materials = n_materials
         self.inp = wn(CachedConv1d(latent_size, chans[-1], 3))
         n = len(strides)
         self.stages = nn.ModuleList(
             [UpStage(chans[i + 1], chans[i], strides[i], kernel_size, dilations, lookahead) for i in reversed(range(n))]
         )
+        # FiLM points: each stage's input (width chans[i + 1], rate = strides applied so far) and the last output
+        widths = [chans[i + 1] for i in reversed(range(n))] + [chans[0]]
+        rates = [math.prod(strides[i + 1 :]) for i in reversed(range(n))] + [math.prod(strides)]
+        # None without materials (TorchScript then compiles only the plain path; old checkpoints keep their keys)
+        self.film = MaterialFiLM(n_materials, widths, rates) if n_materials > 0 else None
         self.stage_delays: list[int] = [int(st.delay) for st in self.stages]  # type: ignore[arg-type]
         self.act = nn.LeakyReLU(0.2)
         self.wave = wn(CachedConv1d(chans[0], out_channels, 7))
@@ -100,9 +113,19 @@ class Decoder(nn.Module):
         self.noise = NoiseSynth(chans[0], out_channels, noise_bands, frame=math.prod(strides))
 
     def forward(self, z: Tensor) -> Tensor:
-        h = self.inp(z)
-        for st in self.stages:
-            h = st(h)
+        film_layer = self.film
+        if film_layer is not None:
+            film = film_layer(z[:, self.latent_size :])
+            h = self.inp(z[:, : self.latent_size])
+            i = 0
+            for st in self.stages:
+                h = st(film_layer.modulate(h, film, i))
+                i += 1
+            h = film_layer.modulate(h, film, i)
+        else:
+            h = self.inp(z)
+            for st in self.stages:
+                h = st(h)
         h = self.act(h)
         out = self.wave(h) * torch.sigmoid(self.amp(h))
         if self.use_noise:
@@ -130,8 +153,11 @@ class WaveformVAE(AutoEncoder):
         causal: bool = True,
         noise_bands: int = 5,
         use_noise: bool = True,
+        materials: Sequence[str] = (),
     ) -> None:
         super().__init__()
+        self.materials: list[str] = [str(m) for m in materials]
+        self.n_materials = len(self.materials)
         self.sample_rate = sample_rate
         self.channels = channels
         self.n_bands = n_bands
@@ -143,8 +169,20 @@ class WaveformVAE(AutoEncoder):
         nb = channels * n_bands
         self.encoder = Encoder(nb, capacity, multipliers, strides, dilations, kernel_size, latent_size, lookahead)
         self.decoder = Decoder(
-            nb, capacity, multipliers, strides, dilations, kernel_size, latent_size, lookahead, noise_bands, use_noise
+            nb,
+            capacity,
+            multipliers,
+            strides,
+            dilations,
+            kernel_size,
+            latent_size,
+            lookahead,
+            noise_bands,
+            use_noise,
+            self.n_materials,
         )
+        self.critic = MaterialCritic(latent_size, self.n_materials) if self.n_materials else None
+        self.judge = MaterialJudge(sample_rate, self.n_materials) if self.n_materials else None
         self.delay_samples = self.pqmf.delay_samples + self._lookahead_samples(strides)
         self.multiscale = MultiScaleSTFT()
 
@@ -183,8 +221,23 @@ class WaveformVAE(AutoEncoder):
         return EncoderOutput(z=z, mean=mean, std=std, kl=gaussian_kl(mean, std))
 
     def decode(self, z: Tensor) -> Tensor:
-        """z ``[B, latent, F]`` -> audio ``[B, C, F * hop_length]`` (delayed by ``delay_samples``)."""
+        """z ``[B, latent (+ K), F]`` -> audio ``[B, C, F * hop_length]`` (delayed by ``delay_samples``).
+
+        A conditioned model's z may carry the K material weights after the latent (:meth:`with_materials`);
+        without them it decodes with "no material" (zeros).
+        """
+        if self.n_materials and z.shape[1] == self.latent_size:
+            z = self.with_materials(z, None)
         return self._merge(self.decoder(z))
+
+    def with_materials(self, z: Tensor, weights: Tensor | None) -> Tensor:
+        """z ``[B, latent, F]`` + weights ``[B, K, F]`` or ``[B, K]`` (None: zeros) -> ``[B, latent + K, F]``."""
+        b, _, f = z.shape
+        if weights is None:
+            weights = z.new_zeros(b, self.n_materials, f)
+        elif weights.dim() == 2:
+            weights = weights.unsqueeze(-1).expand(b, self.n_materials, f)
+        return torch.cat([z, weights.to(z.dtype)], dim=1)
 
     def pad_length(self, t: int) -> int:
         """Length to run offline so that ``t`` aligned output samples exist."""
@@ -197,15 +250,48 @@ class WaveformVAE(AutoEncoder):
         y = self.decode(self.encode(xp, sample=sample).z)
         return y[..., self.delay_samples : self.delay_samples + t]
 
-    def compute_losses(self, x: Tensor) -> LossTerms:
+    def compute_losses(
+        self,
+        x: Tensor,
+        weights: Tensor | None = None,
+        material: Tensor | None = None,
+        critic_weight: float = 0.0,
+        judge_weight: float = 0.0,
+        envelope_weight: float = 0.0,
+    ) -> LossTerms:
         """Phase-1 terms: multiscale spectral distance on the full band and on the PQMF bands, plus KL.
 
         x: ``[B, C, T]`` with T a multiple of hop_length. The comparison drops the first ``delay_samples`` of the output
-        (and the last of the input) so that both are aligned without padding.
+        (and the last of the input) so that both are aligned without padding. A conditioned model takes its
+        training condition ``weights [B, K, F]`` and the clips' material index ``material [B]`` (-1 = none);
+        ``extras`` then holds the weighted conditioning terms the loop adds to the total
+        (:mod:`foleyvae.models.conditioning`: ``cond/critic``, the latent adversary's cross-entropy, whose reversed
+        gradient reaches the encoder scaled by ``critic_weight``; the swap terms when ``judge_weight > 0``).
         """
         enc = self.encode(x, sample=True)
-        y_raw = self.decode(enc.z)
-        return LossTerms(recon=self.reconstruction_losses(x, y_raw), kl=enc.kl, y=y_raw)
+        z = self.with_materials(enc.z, weights) if self.n_materials else enc.z
+        y_raw = self.decode(z)
+        extras: dict[str, Tensor] = {}
+        if material is not None:
+            extras = self.material_losses(x, enc, material, critic_weight, judge_weight, envelope_weight)
+        return LossTerms(recon=self.reconstruction_losses(x, y_raw), kl=enc.kl, y=y_raw, extras=extras)
+
+    def material_losses(
+        self,
+        x: Tensor,
+        enc: EncoderOutput,
+        material: Tensor,
+        critic_weight: float = 0.0,
+        judge_weight: float = 0.0,
+        envelope_weight: float = 0.0,
+    ) -> dict[str, Tensor]:
+        """A conditioned model's extra training terms (see :meth:`compute_losses`); {} without materials."""
+        out: dict[str, Tensor] = {}
+        if self.critic is not None and critic_weight > 0.0:
+            out["cond/critic"] = self.critic.loss(enc.mean, material, critic_weight)
+        if self.judge is not None and judge_weight > 0.0:
+            out.update(swap_losses(self, x, enc.z, material, judge_weight, envelope_weight))
+        return out
 
     def align(self, x: Tensor, y_raw: Tensor) -> tuple[Tensor, Tensor]:
         """Trim x and the delayed reconstruction so that they line up, to a multiple of the hop length."""

@@ -8,7 +8,9 @@ compares its TorchScript file with, so both follow the same latent convention:
 * decode: ``n_dims`` PCA coordinates, the missing ones filled with 0 (the data mean in PCA coordinates, i.e. the
   deterministic "prior" fill at temperature 0) -> ``components.T @ p + pca_mean`` -> ``model.decode``.
 
-Without a LatentSpace the latent is the model's own (identity PCA, ``latent_size`` dims).
+Without a LatentSpace the latent is the model's own (identity PCA, ``latent_size`` dims). A material-conditioned
+model (``model.n_materials = K``) plays ``n_dims + K`` channels: its material weights follow the PCA coordinates
+(encode gives zeros, "no material") and reach the decoder unchanged (``export.nn_tilde.NnTildeBase``, the same).
 """
 
 from __future__ import annotations
@@ -68,28 +70,35 @@ class EagerStreamModel:
         k = self.full_latent_size if n_dims is None else int(n_dims)
         if not 1 <= k <= self.full_latent_size:
             raise FoleyError(f"n_dims must be in 1..{self.full_latent_size}, got {k}")
-        self.latent_size = k
+        self.pca_dims = k
+        self.n_materials = int(getattr(model, "n_materials", 0))
+        self.latent_size = k + self.n_materials
         self.metadata: dict[str, Any] = dict(metadata or {})
         self.pca_mean, self.components, self.pca_std = pca_tensors(latent, self.full_latent_size)
         self.stream = stream
         set_streaming(self.model, stream)
 
     def encode(self, x: Tensor) -> Tensor:
-        """x ``[B, C, n]`` -> PCA-ordered posterior mean ``[B, n_dims, n / hop_length]``."""
+        """x ``[B, C, n]`` -> PCA-ordered posterior mean ``[B, n_dims (+ K zeros), n / hop_length]``."""
         with torch.no_grad():
             mean = self.model.encode(x, sample=False).mean
-            p = torch.matmul(self.components[: self.latent_size], mean - self.pca_mean.unsqueeze(-1))
+            p = torch.matmul(self.components[: self.pca_dims], mean - self.pca_mean.unsqueeze(-1))
+            if self.n_materials:
+                p = torch.cat([p, p.new_zeros(p.shape[0], self.n_materials, p.shape[2])], dim=1)
         return p
 
     def decode(self, z: Tensor) -> Tensor:
-        """z ``[B, n_dims, F]`` (PCA coords; missing dims = 0) -> audio ``[B, C, F * hop_length]``."""
+        """z ``[B, n_dims (+ K), F]`` (PCA coords; missing dims = 0; material weights) -> ``[B, C, F * hop_length]``."""
         if z.shape[1] != self.latent_size:
             raise FoleyError(f"decode expects {self.latent_size} latent dims, got {z.shape[1]}")
         with torch.no_grad():
-            b, k, f = z.shape
+            b, _, f = z.shape
+            k = self.pca_dims
             fill = z.new_zeros(b, self.full_latent_size - k, f)
-            p = torch.cat([z, fill], dim=1)
+            p = torch.cat([z[:, :k], fill], dim=1)
             latent = torch.matmul(self.components.t(), p) + self.pca_mean.unsqueeze(-1)
+            if self.n_materials:
+                latent = torch.cat([latent, z[:, k:]], dim=1)
             return self.model.decode(latent)
 
     def forward(self, x: Tensor) -> Tensor:

@@ -178,6 +178,7 @@ def inside(root: Path, candidate: Path) -> bool:
 
 # --------------------------------------------------------------------------------------------- controls
 
+
 def _num(v: Any, what: str, lo: float, hi: float) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise SecurityError(f"{what}: expected a number")

@@ -64,12 +64,20 @@ def init_from(model: nn.Module, cfg: Config, init: InitWeights) -> str:
 
 
 def _check_same(cfg: Config, saved: dict[str, Any] | None, where: Path) -> None:
+    """The source's model/audio settings must be the run's. Settings the source predates count as their defaults,
+    and material conditioning may be added to an unconditioned source (its FiLM starts at identity)."""
     if not saved:
         raise FoleyError(f"{where}: records no configuration, cannot check that it matches the preset")
     want = cfg.to_dict()
+    defaults = Config().to_dict()
     for key in ("model", "audio"):
-        if key in saved and saved[key] != want[key]:
-            diff = sorted(k for k in want[key] if saved[key].get(k) != want[key][k])
+        if key not in saved:
+            continue
+        have = {**defaults[key], **saved[key]}
+        if key == "model" and not have.get("materials"):
+            have["materials"] = want[key]["materials"]
+        diff = sorted(k for k in want[key] if have.get(k) != want[key][k])
+        if diff:
             raise FoleyError(
                 f"{where}: its {key} settings differ from this run's ({', '.join(diff)}); "
                 "use the same preset as the source model"

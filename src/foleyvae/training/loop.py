@@ -30,7 +30,10 @@ from torch import nn
 
 from foleyvae.checkpoints import CheckpointError, load_checkpoint
 from foleyvae.config import Config, TrainConfig, save_config
+from foleyvae.data.materials import materials_of_labels
+from foleyvae.data.prepare import read_manifest
 from foleyvae.errors import FoleyError
+from foleyvae.models.conditioning import material_weights
 from foleyvae.training.checkpoint import save_checkpoint
 from foleyvae.training.distributed import DistInfo, all_reduce_grads, all_reduce_mean, init_distributed, shutdown
 from foleyvae.training.init import InitWeights, init_from
@@ -137,6 +140,7 @@ def _settings_diff(section: str, saved: Any, now: dict[str, Any]) -> list[str]:
     """``"model.capacity: checkpoint 4, requested 6"`` for each setting of ``section`` that differs."""
     if not isinstance(saved, dict):
         return [f"{section}: the checkpoint has none"]
+    saved = {**Config().to_dict().get(section, {}), **saved}  # settings the checkpoint predates: their defaults
     keys = sorted(set(saved) | set(now))
     return [
         f"{section}.{k}: checkpoint {saved.get(k)!r}, requested {now.get(k)!r}"
@@ -210,11 +214,22 @@ class Trainer:
             self.cfg = replace(self.cfg, train=self.plan.apply(self.cfg.train))
         return state
 
+    def _resolve_materials(self) -> None:
+        """``model.materials: [auto]`` -> every material the dataset's labels name (the saved config lists them)."""
+        if tuple(self.cfg.model.materials) != ("auto",):
+            return
+        found = materials_of_labels(sorted({str(e["label"]) for e in read_manifest(Path(self.opts.data))}))
+        if not found:
+            raise FoleyError(f"{self.opts.data}: model.materials=auto, but no label names a material (wood, metal...)")
+        self.cfg = replace(self.cfg, model=replace(self.cfg.model, materials=tuple(found)))
+        self.log(f"material conditioning on {len(found)} materials: {', '.join(found)}")
+
     def _build_data(self) -> None:
         from foleyvae.data.dataset import FoleyDataset, make_loader
 
         t, data = self.t, Path(self.opts.data)
-        self.train_ds = FoleyDataset(data, "train", t.n_samples, augment=t.augment, seed=t.seed)
+        mats = tuple(self.cfg.model.materials)
+        self.train_ds = FoleyDataset(data, "train", t.n_samples, augment=t.augment, seed=t.seed, materials=mats)
         self.valid_ds = self._valid_dataset(data)
         if self.train_ds.sample_rate != self.cfg.audio.sample_rate:
             raise FoleyError(
@@ -232,7 +247,7 @@ class Trainer:
                 "each epoch repeats them (random crops and augmentation differ); more files would help"
             )
             self.train_ds = FoleyDataset(
-                data, "train", t.n_samples, augment=t.augment, seed=t.seed, examples_per_epoch=need
+                data, "train", t.n_samples, augment=t.augment, seed=t.seed, examples_per_epoch=need, materials=mats
             )
         self.loader = make_loader(
             self.train_ds,
@@ -247,7 +262,6 @@ class Trainer:
     def _valid_dataset(self, data: Path) -> Any:
         """The valid split; without one (a one-file dataset), validation crops of the training files, said once."""
         from foleyvae.data.dataset import FoleyDataset
-        from foleyvae.data.prepare import read_manifest
 
         if any(e.get("split") == "valid" for e in read_manifest(data)):
             return FoleyDataset(data, "valid", self.t.n_samples, augment=False, seed=self.t.seed)
@@ -388,6 +402,7 @@ class Trainer:
     # ------------------------------------------------------------------------------------------------ the loop
 
     def run(self) -> TrainResult:
+        self._resolve_materials()
         state = self._resume_state()
         self._build_data()
         self._build_models()
@@ -466,6 +481,9 @@ class Trainer:
         t = self.t
         self.epoch, bidx, batch = next(self.stream)
         t_step = time.perf_counter()
+        material = None
+        if isinstance(batch, (list, tuple)):  # a conditioned model's (crops, material indices)
+            batch, material = batch[0], batch[1].to(self.device)
         x = batch.to(self.device, non_blocking=True)
         phase, beta = phase_of(self.step, t), beta_of(self.step, t)
         for g in self.opt_g.param_groups:
@@ -473,7 +491,9 @@ class Trainer:
         amp = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda" and t.mixed_precision)
         try:
             with amp:
-                total, logs = _generator_step(self.model, self.disc, self.opt_d, x, phase, beta, self.cfg, self.info)
+                total, logs = _generator_step(
+                    self.model, self.disc, self.opt_d, x, phase, beta, self.cfg, self.info, material
+                )
         except torch.OutOfMemoryError:
             raise FoleyError(
                 f"out of memory at batch {t.batch_size} x {t.n_samples} samples "
@@ -632,16 +652,40 @@ class Trainer:
         self.log("\n".join(lines))
 
 
+def _material_condition(model: Any, x: torch.Tensor, material: torch.Tensor | None, dropout: float) -> Any:
+    """A conditioned model's training condition ``[B, K, frames]`` (one-hot, label dropout); None otherwise."""
+    if material is None or not getattr(model, "n_materials", 0):
+        return None
+    return material_weights(material, model.n_materials, x.shape[-1] // model.hop_length, dropout)
+
+
 def _generator_step(
-    model: Any, disc: Any, opt_d: Any, x: torch.Tensor, phase: int, beta: float, cfg: Config, info: DistInfo
+    model: Any,
+    disc: Any,
+    opt_d: Any,
+    x: torch.Tensor,
+    phase: int,
+    beta: float,
+    cfg: Config,
+    info: DistInfo,
+    material: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """Losses of one step; in phase 2 also updates the discriminator. Returns (total, scalar logs)."""
+    """Losses of one step; in phase 2 also updates the discriminator. Returns (total, scalar logs).
+
+    material: a conditioned model's material index per clip ``[B]`` (-1 = none), else None.
+    """
     t = cfg.train
+    weights = _material_condition(model, x, material, t.material_dropout)
     if phase == 1 or disc is None:
-        terms = model.compute_losses(x)
+        if weights is None:
+            terms = model.compute_losses(x)
+        else:
+            terms = model.compute_losses(x, weights, material, t.material_critic, t.material_judge, t.material_envelope)
         recon, kl = terms.recon, terms.kl
         total = sum(recon.values(), torch.zeros((), device=x.device)) + beta * kl
+        total = total + sum(terms.extras.values(), torch.zeros((), device=x.device))
         logs = {k: float(v.detach()) for k, v in recon.items()}
+        logs.update({k: float(v.detach()) for k, v in terms.extras.items()})
         logs["reg/kl"] = float(kl.detach())
         logs["total"] = float(total.detach())
         return total, logs
@@ -649,8 +693,11 @@ def _generator_step(
 
     with torch.no_grad():  # phase 2: the encoder is frozen
         enc = model.encode(x, sample=True)
-    y_raw = model.decode(enc.z)
+    y_raw = model.decode(enc.z if weights is None else model.with_materials(enc.z, weights))
     recon = model.reconstruction_losses(x, y_raw)
+    extras: dict[str, torch.Tensor] = {}
+    if weights is not None and t.material_judge > 0.0:  # the swap terms keep the material heard in phase 2 too
+        extras = model.material_losses(x, enc, material, 0.0, t.material_judge, t.material_envelope)
     xa, ya = model.align(x, y_raw)
     # discriminator step
     d_loss = discriminator_loss(disc(xa), disc(ya.detach()), t.gan_loss)
@@ -665,7 +712,9 @@ def _generator_step(
     adv = generator_loss(fake, t.gan_loss)
     fm = feature_matching(real, fake)
     total = sum(recon.values(), torch.zeros((), device=x.device)) + t.adv_weight * adv + t.feature_matching_weight * fm
+    total = total + sum(extras.values(), torch.zeros((), device=x.device))
     logs = {k: float(v.detach()) for k, v in recon.items()}
+    logs.update({k: float(v.detach()) for k, v in extras.items()})
     logs.update({"adv/gen": float(adv.detach()), "adv/feat": float(fm.detach()), "adv/disc": float(d_loss.detach())})
     logs["total"] = float(total.detach())
     # the discriminator's parameters received generator gradients through `fake`; they are cleared at its next step

@@ -93,7 +93,9 @@ function buildControls() {
   if (!m) return;
   const k = m.latent_size;
   studio.controls = neutralControls(k);
-  const shown = Math.min(k, 16);
+  // a material-conditioned model's last channels are its material weights: the Materials controls set them
+  const nMat = (m.material_channels || []).length;
+  const shown = Math.min(k - nMat, 16);
   const { bias, scale } = studio.spec; // slider ranges from the control spec
   dims.insertAdjacentHTML(
     "beforeend",
@@ -109,7 +111,8 @@ function buildControls() {
       `<input type="range" class="scale" data-dim="${d}" min="${scale.ui_range[0]}" max="${scale.ui_range[1]}" step="${scale.step}" value="${scale.default}" aria-label="scale d${d}" title="scale">`;
     dims.appendChild(row);
   }
-  if (k > shown) dims.insertAdjacentHTML("beforeend", `<p class="small">${k - shown} more dims: neutral</p>`);
+  if (k - nMat > shown) dims.insertAdjacentHTML("beforeend", `<p class="small">${k - nMat - shown} more dims: neutral</p>`);
+  if (nMat) dims.insertAdjacentHTML("beforeend", `<p class="small">${nMat} material channels (${m.material_channels.join(", ")}): set by Materials</p>`);
   dims.querySelectorAll("input.bias").forEach((el) =>
     el.addEventListener("input", () => {
       studio.controls.bias[+el.dataset.dim] = +el.value;
