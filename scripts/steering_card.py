@@ -38,12 +38,16 @@ def main(argv: list[str]) -> int:
     lines = ["## Material control", "", "`--towards NAME` (or a blend `a:0.6,b:0.4`) with these names:", ""]
     lines += [f"- `{n}`: {', '.join(labels)}" for n, labels in names.items()]
     lines += ["", f"Steering scorecard (`{card['steering']['command']}`; classifier leave-one-out accuracy "
-              f"{numbers['classifier_loo_accuracy']:.2f}; materials {', '.join(materials)}, "
-              f"chance 1/{len(materials)}):", "",
-              "| method | inputs | amount | hit rate | level vs unsteered (median / worst) | onset F1 vs input |",
+              f"{numbers['classifier_loo_accuracy']:.2f} on all frames, "
+              f"{numbers.get('classifier_active_loo_accuracy', float('nan')):.2f} on active frames; materials "
+              f"{', '.join(materials)}, chance 1/{len(materials)}):", "",
+              "| method | inputs | amount | hit rate (all frames / active frames) "
+              "| level vs unsteered (median / worst) | onset F1 vs input |",
               "|---|---|---|---|---|---|"]  # fmt: skip
     for s in summary:
         hit = "-" if s["hit_rate"] is None else f"{s['hit_rate']:.2f}"
+        if s.get("hit_rate_active") is not None:
+            hit += f" / {s['hit_rate_active']:.2f}"
         lines.append(f"| {s['approach']} | {s['group']} | {s['amount']:.1f} | {hit} | "
                      f"{s['level_change_db_median']:+.1f} / {s['level_change_db_min']:+.1f} dB | "
                      f"{s['onset_f1_median']:.2f} |")  # fmt: skip

@@ -107,6 +107,7 @@ def _run_steering(args: argparse.Namespace, json_out: Any) -> int:
         raise FoleyError("evaluate --steering needs --model")
     model = load_model(args.model)
     clf = MaterialClassifier(args.steering, int(model.sample_rate))
+    active = MaterialClassifier(args.steering, int(model.sample_rate), backend="handmade-active")
     inputs = library_inputs(int(model.sample_rate), int(model.channels))
     known = material_table(model).names()
     materials = [m for m in clf.materials if m in known]  # what both the classifier and the model know
@@ -117,13 +118,17 @@ def _run_steering(args: argparse.Namespace, json_out: Any) -> int:
     if left_out:
         print(f"left out (the model has no such material): {', '.join(left_out)}", file=sys.stderr)
     with torch.no_grad():
-        rows = scorecard(model, inputs, clf, materials=materials, log=lambda msg: print(msg, file=sys.stderr))
+        rows = scorecard(
+            model, inputs, clf, materials=materials, log=lambda msg: print(msg, file=sys.stderr), active=active
+        )
     print(f"classifier: leave-one-out accuracy {clf.loo_accuracy:.2f} on {clf.n_clips} clips of {args.steering}")
+    print(f"classifier on active frames (hitA): leave-one-out accuracy {active.loo_accuracy:.2f}")
     summary = summarise(rows)
     for line in table_lines(summary):
         print(line)
     if json_out is not None:
-        numbers = {"classifier_loo_accuracy": clf.loo_accuracy, "summary": summary,
+        numbers = {"classifier_loo_accuracy": clf.loo_accuracy,
+                   "classifier_active_loo_accuracy": active.loo_accuracy, "summary": summary,
                    "per_material": summarise(rows, by_material=True), "rows": rows}  # fmt: skip
         write_json(numbers, json_out)
         print(f"wrote {json_out}")

@@ -14,6 +14,9 @@ Two backends behind one function, :func:`embed` (``audio [T] -> [D]``):
 * ``"handmade"`` (fallback when aisfx is not installed, or on request): 64-band Slaney log-mel mean and standard
   deviation over frames, plus mean/std of the first 20 DCT-II coefficients of the log-mel frames (MFCC-like) and
   of spectral flatness and log-centroid: a 172-d vector. It measures spectral shape, not learnt categories.
+* ``"handmade-active"``: the same statistics over the *active* frames only (within 40 dB of the loudest frame), so
+  that the share of silence in a clip (a performance's timing, gaps between steps) does not weigh on it: timbre,
+  not density. Used by the material-steering scorecard beside ``"handmade"``.
 
 Audio is peak normalised before embedding (both backends): the embedding describes timbre, not level.
 """
@@ -33,7 +36,8 @@ from foleyvae.errors import MissingDependencyError
 
 __all__ = ["BACKENDS", "Embedder", "available_backends", "embed", "get_embedder"]
 
-BACKENDS = ("aisfx", "handmade")
+BACKENDS = ("aisfx", "handmade", "handmade-active")
+ACTIVE_RANGE_DB = 40.0  # "handmade-active": frames within this of the loudest frame
 
 # aisfx input parameters (aisfx.inference: SAMPLE_RATE, SPEC_BLOCK_LENGTH, SPEC_HOP_LENGTH, MEL_BINS,
 # EMB_BLOCK_LENGTH; aisfx.preprocessing 'original' normalisation maximum)
@@ -106,7 +110,8 @@ class Embedder:
     def description(self) -> str:
         if self.backend == "aisfx":
             return "aisfx sound-effects CNN (Ma & Lerch, ISMIR 2022), 512-d, mean over 2.3 s blocks"
-        return "hand-made: log-mel mean/std + MFCC-like DCT stats + flatness/centroid (172-d); aisfx not used"
+        active = ", active frames only" if self.backend == "handmade-active" else ""
+        return f"hand-made: log-mel mean/std + MFCC-like DCT stats + flatness/centroid (172-d{active}); aisfx not used"
 
     def frames(self, audio: np.ndarray, sample_rate: int) -> np.ndarray:
         """Per-block embeddings ``[N, dim]`` (aisfx: one per 100-frame block; handmade: N = 1)."""
@@ -139,6 +144,9 @@ class Embedder:
         sr = 44100
         x = _prepare(audio, sample_rate, sr)
         power = _power_frames(x, 2048, 512)  # [frames, 1025]
+        if self.backend == "handmade-active" and len(power) > 1:
+            level = 10.0 * np.log10(power.sum(axis=-1) + 1e-20)
+            power = power[level >= level.max() - ACTIVE_RANGE_DB]
         if self.mel_fb is None:
             self.mel_fb = mel_filterbank(sr, 2048, 64)
         logmel = np.log10(power @ self.mel_fb.T + 1e-10)  # [frames, 64]
@@ -190,8 +198,8 @@ def get_embedder(backend: str = "auto") -> Embedder:
         backend = available_backends()[0]
     if backend == "aisfx":
         return _load_aisfx()
-    if backend == "handmade":
-        return Embedder("handmade", 172)
+    if backend in ("handmade", "handmade-active"):
+        return Embedder(backend, 172)
     raise ValueError(f"unknown embedding backend {backend!r}; choose from auto, {', '.join(BACKENDS)}")
 
 

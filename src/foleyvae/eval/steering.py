@@ -6,6 +6,10 @@ amount and scored against the input and the unsteered regeneration:
 - ``level_change_db``: RMS level of the steered output minus the unsteered one's;
 - ``onset_f1_vs_input``: onset F1 (30 ms) of the output's onsets against the input's;
 - ``loudness_corr_vs_input``: correlation of the A-weighted loudness envelopes (``eval.metrics``);
+- ``heard_as_active`` / ``hit_active`` (when a second classifier is given): the same on the statistics of the
+  non-silent frames only (``"handmade-active"``). A performance keeps its gaps, so a classifier over all frames also
+  hears how much of the take is silence, which steering must not change (``benchmarks/material_control.py``
+  measures this confound on the corpus clips themselves);
 - ``heard_as`` / ``hit``: the material an **independent classifier** hears. :class:`MaterialClassifier` is a nearest
   centroid over standardised hand-made log-mel/MFCC statistics (``eval.embeddings``, peak-normalised audio), fitted
   on the raw labelled clips of a corpus folder made by ``foleyvae data fetch`` (never on the model's latents); its
@@ -77,8 +81,16 @@ class MaterialClassifier:
     whose short material name is in ``materials`` are used. ``loo_accuracy``: leave-one-out accuracy on them.
     """
 
-    def __init__(self, corpus: str | Path, sample_rate: int, materials: Sequence[str] = DEFAULT_MATERIALS) -> None:
+    def __init__(
+        self,
+        corpus: str | Path,
+        sample_rate: int,
+        materials: Sequence[str] = DEFAULT_MATERIALS,
+        backend: str = "handmade",
+    ) -> None:
         corpus = Path(corpus)
+        self.backend = backend
+        self.files: list[tuple[Path, str]] = []  # the clips it was fitted on, with their materials
         manifest = corpus / "manifest.jsonl"
         if not manifest.is_file():
             raise FoleyError(f"{corpus}: no manifest.jsonl (make one with `foleyvae data fetch minetest -o {corpus}`)")
@@ -89,8 +101,9 @@ class MaterialClassifier:
             mat = material_of(row["label"]) if row["label"].split("/")[0] in ("footsteps", "impacts") else None
             if mat is not None and mat in materials:
                 x, _ = load(corpus / row["file"], sample_rate=self.sample_rate, channels=1)
-                feats.append(embed(x, self.sample_rate, "handmade"))
+                feats.append(embed(x, self.sample_rate, backend))
                 names.append(mat)
+                self.files.append((corpus / row["file"], mat))
         found = sorted(set(names))
         if len(found) < 2:
             raise FoleyError(f"{corpus}: the classifier needs clips of 2+ materials of {', '.join(materials)}")
@@ -112,7 +125,7 @@ class MaterialClassifier:
 
     def __call__(self, audio: np.ndarray) -> str:
         """audio ``[C, T]`` or ``[T]`` at the classifier's rate -> the nearest material."""
-        e = (embed(audio, self.sample_rate, "handmade") - self.mu) / self.sd
+        e = (embed(audio, self.sample_rate, self.backend) - self.mu) / self.sd
         return str(min(self.centroids, key=lambda m: float(np.linalg.norm(e - self.centroids[m]))))
 
 
@@ -129,15 +142,20 @@ def _db(y: np.ndarray) -> float:
     return float(10.0 * np.log10(np.mean(np.square(y, dtype=np.float64)) + 1e-12))
 
 
-def _scores(x: np.ndarray, y: np.ndarray, y0: np.ndarray, sr: int, clf: MaterialClassifier) -> dict[str, Any]:
+def _scores(
+    x: np.ndarray, y: np.ndarray, y0: np.ndarray, sr: int, clf: MaterialClassifier, active: MaterialClassifier | None
+) -> dict[str, Any]:
     on = onset_scores(x, y, sr)
-    return {
+    out = {
         "level_change_db": _db(y) - _db(y0),
         "onset_f1_vs_input": on["f1"],
         "onsets": int(on["n_est"]),
         "loudness_corr_vs_input": loudness_correlation(x, y, sr),
         "heard_as": clf(y),
     }
+    if active is not None:
+        out["heard_as_active"] = active(y)
+    return out
 
 
 def scorecard(
@@ -147,8 +165,13 @@ def scorecard(
     materials: Sequence[str] = DEFAULT_MATERIALS,
     amounts: Sequence[float] = (0.5, 1.0),
     log: Callable[[str], None] | None = None,
+    active: MaterialClassifier | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per (input, approach, material, amount), plus an ``unsteered`` row per input (see module doc)."""
+    """One row per (input, approach, material, amount), plus an ``unsteered`` row per input (see module doc).
+
+    active: a second classifier (``backend="handmade-active"``: statistics of the non-silent frames only, blind to
+    the performance's share of silence); its verdict is ``heard_as_active`` / ``hit_active``.
+    """
     sr = int(model.sample_rate)
     table = material_table(model)
     unknown = [m for m in materials if m not in table.names()]
@@ -162,7 +185,7 @@ def scorecard(
         y0 = decode_latent(model, z, item.audio.shape[1])
         base = {"input": item.name, "group": item.group}
         rows.append({**base, "approach": "unsteered", "material": "-", "amount": 0.0,
-                     **_scores(item.audio, y0, y0, sr, classifier)})  # fmt: skip
+                     **_scores(item.audio, y0, y0, sr, classifier, active)})  # fmt: skip
         for mat in materials:
             targets: dict[str, np.ndarray | None]
             if table.method == "conditioned":
@@ -176,8 +199,10 @@ def scorecard(
                     zz = (1 - a) * z + a * vec[:, None] if approach == "centroid" else z + a * vec[:, None]
                     y = decode_latent(model, zz.astype(np.float32), item.audio.shape[1])
                     row = {**base, "approach": approach, "material": mat, "amount": float(a),
-                           **_scores(item.audio, y, y0, sr, classifier)}  # fmt: skip
+                           **_scores(item.audio, y, y0, sr, classifier, active)}  # fmt: skip
                     row["hit"] = row["heard_as"] == mat
+                    if active is not None:
+                        row["hit_active"] = row["heard_as_active"] == mat
                     rows.append(row)
     return rows
 
@@ -195,6 +220,8 @@ def summarise(rows: Sequence[dict[str, Any]], by_material: bool = False) -> list
         out.append({
             "approach": approach, "group": group, "amount": amount, "material": mat, "renders": len(sel),
             "hit_rate": float(np.mean([r["hit"] for r in sel])) if approach != "unsteered" else None,
+            "hit_rate_active": float(np.mean([r["hit_active"] for r in sel]))
+            if approach != "unsteered" and all("hit_active" in r for r in sel) else None,
             "level_change_db_median": float(np.median(lv)), "level_change_db_min": float(np.min(lv)),
             "onset_f1_median": float(np.median([r["onset_f1_vs_input"] for r in sel])),
             "loudness_corr_median": float(np.median([r["loudness_corr_vs_input"] for r in sel])),
@@ -204,12 +231,13 @@ def summarise(rows: Sequence[dict[str, Any]], by_material: bool = False) -> list
 
 def table_lines(summary: Sequence[dict[str, Any]]) -> list[str]:
     """The summary as a fixed-width text table."""
-    lines = [f"{'approach':10s} {'group':12s} {'material':9s} {'amount':>6s} {'hit':>5s} {'dB med':>7s} "
+    lines = [f"{'approach':11s} {'group':12s} {'material':9s} {'amount':>6s} {'hit':>5s} {'hitA':>5s} {'dB med':>7s} "
              f"{'dB min':>7s} {'onsetF1':>8s} {'env r':>6s}"]  # fmt: skip
     for s in summary:
         hit = "-" if s["hit_rate"] is None else f"{s['hit_rate']:.2f}"
+        hit_a = "-" if s.get("hit_rate_active") is None else f"{s['hit_rate_active']:.2f}"
         lines.append(
-            f"{s['approach']:10s} {s['group']:12s} {s['material']:9s} {s['amount']:6.1f} {hit:>5s} "
+            f"{s['approach']:11s} {s['group']:12s} {s['material']:9s} {s['amount']:6.1f} {hit:>5s} {hit_a:>5s} "
             f"{s['level_change_db_median']:+7.1f} {s['level_change_db_min']:+7.1f} {s['onset_f1_median']:8.2f} "
             f"{s['loudness_corr_median']:6.2f}"
         )

@@ -183,7 +183,7 @@ def export_waveform_model(
         path=str(out_path),
         size_bytes=len(data),
         sha256=digest,
-        latent_size=k,
+        latent_size=k + len(materials),  # the played latent: PCA dims, then material channels
         full_latent_size=int(model.latent_size),
         streaming=streaming,
         max_abs_error=max(errors.values()) if errors else None,
