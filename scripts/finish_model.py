@@ -87,8 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     state = load_checkpoint(run / "checkpoints" / "last.ckpt")
     corpora = [c for d, labels in args.corpus for c in corpus_credits([d], labels)]
     credits = [
-        f"{c['package'] or c['corpus']} {c['version'] or ''}".strip() + f": {', '.join(c['licences'])}"
-        for c in corpora
+        f"{c['package'] or c['corpus']} {c['version'] or ''}".strip() + f": {', '.join(c['licences'])}" for c in corpora
     ]
     asset.mkdir(parents=True, exist_ok=True)
     rep = export_model(

@@ -101,9 +101,7 @@ def test_bundled_model_steering_keeps_the_performance() -> None:
     y0 = towards(model, x, "wood", 0.0)  # the unsteered regeneration
     table = material_table(model)
     # the bundled model is material-conditioned (models/conditioning.py): the names are its material channels
-    assert table.method == "conditioned" and {"wood", "metal", "stone", "gravel", "snow", "water"} <= set(
-        table.names()
-    )
+    assert table.method == "conditioned" and {"wood", "metal", "stone", "gravel", "snow", "water"} <= set(table.names())
 
     def db(y: np.ndarray) -> float:
         return float(10 * np.log10(np.mean(y**2) + 1e-12))
