@@ -354,3 +354,39 @@ def test_materials_presets_and_ab_mix(page: Any, server: tuple[str, Any]) -> Non
     assert mix["kind"] == "mix" and mix["alpha"] == pytest.approx(0.3) and mix["duration"] > 1.0
     page.click("#reset-controls")
     page.click("#stop")
+
+
+@pytest.mark.slow  # loads and plays the bundled model: CI runs it right after the default suite (.ci/run)
+def test_material_conditioned_model_steers_through_its_channels(page: Any, server: tuple[str, Any]) -> None:
+    """The bundled foley plays its materials as channels of its own: the panel shows its PCA dims as sliders and
+    names the material channels; the wood button sets the wood channel (amount x 1), nothing else."""
+    from foleyvae.inference.mixing import material_table
+
+    _, studio = server
+    page.select_option("#model-select", "bundled-foley")
+    page.wait_for_function("window.studio.model && window.studio.model.name === 'foley'", timeout=WAIT_MS)
+    m = page.evaluate("window.studio.model")
+    n_mat = len(m["material_channels"])
+    assert n_mat == 13 and "wood" in m["material_channels"]
+    assert page.locator("#dims .dim input.bias").count() == m["latent_size"] - n_mat
+    assert f"{n_mat} material channels" in page.inner_text("#dims")
+    page.select_option("#sample-select", "lib-taps")
+    page.click("#play-sample")
+    page.wait_for_function("window.studio.running === 'sample'")
+    page.click('#materials button[data-label="wood"]')
+    set_range(page, "#towards-amount", 0.7)
+    want = {"label": "wood", "amount": 0.7}
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while studio.live.state.get("towards") != want and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert studio.live.state["towards"] == want
+    k = m["latent_size"] - n_mat
+    offset = np.asarray(studio.live.engine.controls.centroid, np.float64) * studio.live.engine.controls.towards_amount
+    expect = 0.7 * material_table(studio.live.model).steer("wood")
+    np.testing.assert_allclose(offset, expect, atol=1e-6)
+    assert offset[:k].tolist() == [0.0] * k and offset[k + m["material_channels"].index("wood")] == pytest.approx(0.7)
+    wait_blocks(page, 5)
+    page.click("#reset-controls")
+    page.click("#stop")
+    page.select_option("#model-select", "demo")
+    page.wait_for_function("window.studio.model && window.studio.model.name !== 'foley'", timeout=WAIT_MS)
