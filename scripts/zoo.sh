@@ -4,7 +4,6 @@
 # evaluation report. Runs on a CPU (a GPU is used when present: --device auto).
 # Usage: scripts/zoo.sh [MINUTES] [NAME ...]   (training minutes per model, default 20; names default to all)
 #        SKIP_TRAIN=1 scripts/zoo.sh MINUTES NAME   (only export, evaluate and write the card of runs/zoo-NAME)
-#        MAT_MIN=20: minutes of the material stage of footsteps and impacts (scripts/material_stage.sh)
 #   footsteps  impacts  water  electromagnetic  scifi
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +26,7 @@ for name in $NAMES; do
       src=($R/minetest/footsteps $R/0ad/footsteps $R/openarena/footsteps)
       corpora=(--corpus $R/minetest:footsteps --corpus $R/0ad:footsteps --corpus $R/openarena:footsteps)
       title="Footsteps on many materials"
-      desc="Footsteps on wood, metal, stone, gravel, grass, sand, snow, ice, dirt, glass, water; the decoder is conditioned on the labelled materials, so --towards and the studio's material pad change the surface."
+      desc="Footsteps on wood, metal, stone, gravel, grass, sand, snow, ice, dirt, glass, water; materials are labelled, so the studio's 'towards' control moves to a material's centroid."
       limit="Materials with few files (glass, ice, dirt) are barely learned." ;;
     impacts)
       src=($R/minetest/impacts $R/0ad/impacts)
@@ -63,12 +62,7 @@ for name in $NAMES; do
       --set train.checkpoint_every=100 --set train.log_every=50 --no-progress
   fi
   [ -f runs/zoo-$name/latent.json ] || $FV analyze runs/zoo-$name --data data/datasets/$name
-  run=runs/zoo-$name
-  if [ "$name" = footsteps ] || [ "$name" = impacts ]; then  # labelled materials: the material stage (issue #20)
-    [ -n "${SKIP_TRAIN:-}" ] || scripts/material_stage.sh runs/zoo-$name data/datasets/$name runs/zoo-$name-materials "${MAT_MIN:-20}"
-    run=runs/zoo-$name-materials
-  fi
-  $PY scripts/finish_model.py $run data/datasets/$name src/foleyvae/assets/$name --name $name \
+  $PY scripts/finish_model.py runs/zoo-$name data/datasets/$name src/foleyvae/assets/$name --name $name \
     --title "$title" --description "$desc" "${corpora[@]}" --budget "$MIN" --command "make zoo (scripts/zoo.sh)" \
     --limit "$LIMIT_CPU" --limit "$limit" --limit "Mono, 44.1 kHz; other rates are resampled."
 done
