@@ -170,9 +170,25 @@ def test_studio_opens_on_foley_with_grouped_materials(tmp_path: Path) -> None:
     card = st.card()
     assert card is not None and card["id"] == "bundled-foley"
     groups = {g["group"]: [i["label"] for i in g["items"]] for g in card["material_groups"]}
-    assert "wood" in groups["materials"] and "footsteps" in groups and "energy" in groups["footsteps"]
-    assert all("/" not in label for labels in groups.values() for label in labels)
+    # the bundled foley is material-conditioned: its 13 material channels are short names, one group
+    assert list(groups) == ["materials"] and "wood" in groups["materials"] and len(groups["materials"]) == 13
+    assert card["material_channels"] == groups["materials"]
     assert "<table>" in card["card_html"]
+
+
+def test_labels_without_a_short_name_are_grouped_by_category() -> None:
+    """An offset-steered model's picker: the short names first (wood gathers footsteps/ and impacts/wood), then the
+    labels no short name gathers, by category, named by their last part."""
+    from types import SimpleNamespace
+
+    from foleyvae.studio.session import material_groups
+
+    offsets = {"footsteps/wood": [1.0, 0.0], "impacts/wood": [0.5, 0.0], "footsteps/energy": [0.0, 1.0]}
+    model = SimpleNamespace(metadata={"materials": {"offsets": offsets}}, latent_size=2, name="m")
+    groups = {g["group"]: g["items"] for g in material_groups(model)}  # type: ignore[arg-type]
+    assert [i["label"] for i in groups["materials"]] == ["wood"]
+    assert groups["materials"][0]["title"] == "footsteps/wood, impacts/wood"
+    assert groups["footsteps"] == [{"value": "footsteps/energy", "label": "energy", "title": "footsteps/energy"}]
 
 
 def test_a_one_hour_48k_stereo_wav_uploads_with_the_default_limits(tmp_path: Path) -> None:
