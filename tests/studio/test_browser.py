@@ -82,6 +82,14 @@ def wait_blocks(page: Any, more: int, timeout_ms: int = WAIT_MS) -> None:
     page.wait_for_function(f"window.studio.blocksBack >= {n + more}", timeout=timeout_ms)
 
 
+def wait_towards(page: Any, studio: Any, want: dict[str, Any]) -> None:
+    """Wait (up to WAIT_MS) until the server's stream holds ``towards == want``: controls arrive asynchronously."""
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while studio.live.state.get("towards") != want and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert studio.live.state["towards"] == want
+
+
 def test_page_loads_model_and_plays_a_sample(page: Any, server: tuple[str, Any]) -> None:
     assert page.title() == "Foley-VAE Studio"
     assert page.locator("#card").inner_text().count("44100 Hz") == 1
@@ -318,19 +326,13 @@ def test_materials_presets_and_ab_mix(page: Any, server: tuple[str, Any]) -> Non
     set_range(page, "#towards-amount", 0.8)
     set_range(page, '#dims input.bias[data-dim="1"]', -1.5)
     wait_blocks(page, 10)
-    deadline = time.monotonic() + WAIT_MS / 1000  # control messages arrive asynchronously
-    while studio.live.state.get("towards") != {"label": "wood", "amount": 0.8} and time.monotonic() < deadline:
-        page.wait_for_timeout(100)
-    assert studio.live.state["towards"] == {"label": "wood", "amount": 0.8}
+    wait_towards(page, studio, {"label": "wood", "amount": 0.8})
     assert studio.live.engine.controls.towards_amount == pytest.approx(0.8)
     # the material pad: blend wood with metal, 40 % metal; the engine steers by the blended offset
     page.select_option("#material-b", "metal")
     set_range(page, "#material-blend", 0.4)
     blend = {"label": "wood:0.60,metal:0.40", "amount": 0.8}
-    deadline = time.monotonic() + WAIT_MS / 1000
-    while studio.live.state.get("towards") != blend and time.monotonic() < deadline:
-        page.wait_for_timeout(100)
-    assert studio.live.state["towards"] == blend
+    wait_towards(page, studio, blend)
     table = material_table(studio.live.model)
     want = 0.6 * table.steer("wood") + 0.4 * table.steer("metal")
     np.testing.assert_allclose(studio.live.engine.controls.centroid[: len(want)], want, atol=1e-6)
@@ -376,11 +378,7 @@ def test_material_conditioned_model_steers_through_its_channels(page: Any, serve
     page.wait_for_function("window.studio.running === 'sample'")
     page.click('#materials button[data-label="wood"]')
     set_range(page, "#towards-amount", 0.7)
-    want = {"label": "wood", "amount": 0.7}
-    deadline = time.monotonic() + WAIT_MS / 1000
-    while studio.live.state.get("towards") != want and time.monotonic() < deadline:
-        page.wait_for_timeout(100)
-    assert studio.live.state["towards"] == want
+    wait_towards(page, studio, {"label": "wood", "amount": 0.7})
     k = m["latent_size"] - n_mat
     offset = np.asarray(studio.live.engine.controls.centroid, np.float64) * studio.live.engine.controls.towards_amount
     expect = 0.7 * material_table(studio.live.model).steer("wood")

@@ -94,7 +94,6 @@ class Decoder(nn.Module):
         super().__init__()
         chans = [capacity * m for m in multipliers]
         self.latent_size = latent_size
-        self.n_materials = n_materials
         self.inp = wn(CachedConv1d(latent_size, chans[-1], 3))
         n = len(strides)
         self.stages = nn.ModuleList(
