@@ -37,10 +37,13 @@ __all__ = [
     "EXTRA_FILE",
     "ExportReport",
     "NnTildeBase",
+    "TOLERANCE",
     "build_metadata",
+    "check_signals",
     "choose_dims",
     "file_sha256",
     "quiet_jit",
+    "run_blocks",
     "script_to_bytes",
     "self_check",
     "sha256_path",
@@ -331,7 +334,7 @@ def synthetic_footstep(n: int, sample_rate: int, seed: int = 0) -> np.ndarray:
     return np.tile(one, reps)[:n].astype(np.float32)
 
 
-def _check_signals(channels: int, sample_rate: int, n: int) -> Tensor:
+def check_signals(channels: int, sample_rate: int, n: int) -> Tensor:
     """``[2, C, n]``: a synthetic footstep and uniform random audio in [-0.5, 0.5] (seeded)."""
     g = torch.Generator().manual_seed(0)
     foot = torch.from_numpy(synthetic_footstep(n, sample_rate)).reshape(1, 1, n).expand(1, channels, n)
@@ -339,7 +342,7 @@ def _check_signals(channels: int, sample_rate: int, n: int) -> Tensor:
     return torch.cat([foot, noise], dim=0).contiguous()
 
 
-def _run_blocks(fn: Any, x: Tensor, block: int) -> Tensor:
+def run_blocks(fn: Any, x: Tensor, block: int) -> Tensor:
     return torch.cat([fn(x[..., i : i + block]) for i in range(0, x.shape[-1], block)], dim=-1)
 
 
@@ -365,7 +368,7 @@ def self_check(
     for block in sizes:
         # at least two blocks (state carried across a call boundary) and ~0.1 s of audio
         n = block * max(2, -(-4096 // block))
-        signals = _check_signals(int(reference.channels), int(reference.sample_rate), n)
+        signals = check_signals(int(reference.channels), int(reference.sample_rate), n)
         for batch in (1, 2):
             x = signals[:batch] if batch == 2 else signals[:1]
             with quiet_jit():
@@ -377,11 +380,11 @@ def self_check(
             optimized = block == 2048 or len(sizes) == 1
             try:
                 with torch.no_grad(), torch.jit.optimized_execution(optimized):
-                    z_ts = _run_blocks(ts.encode, x, block)
-                    z_ref = _run_blocks(eager.encode, x, block)
-                    y_ts = _run_blocks(ts.decode, z_ref, block // hop)
-                    y_ref = _run_blocks(eager.decode, z_ref, block // hop)
-                    f_ts = _run_blocks(ts2.forward, x, block)
+                    z_ts = run_blocks(ts.encode, x, block)
+                    z_ref = run_blocks(eager.encode, x, block)
+                    y_ts = run_blocks(ts.decode, z_ref, block // hop)
+                    y_ref = run_blocks(eager.decode, z_ref, block // hop)
+                    f_ts = run_blocks(ts2.forward, x, block)
             finally:
                 eager.close()
             for name, a, ref in (("encode", z_ts, z_ref), ("decode", y_ts, y_ref), ("forward", f_ts, y_ref)):

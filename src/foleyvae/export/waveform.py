@@ -32,7 +32,7 @@ from foleyvae.models.noise import NoiseSynth
 from foleyvae.nn.streaming import set_streaming
 from foleyvae.playable.adapters import pca_tensors
 
-__all__ = ["NnTildeWrapper", "export_waveform_model"]
+__all__ = ["NnTildeWrapper", "export_waveform_model", "make_scriptable"]
 
 
 class _ScriptableNoiseSynth(NoiseSynth):
@@ -67,7 +67,7 @@ class _ScriptableNoiseSynth(NoiseSynth):
         return out.to(hidden.dtype).reshape(b, self.n_out, t)
 
 
-def _make_scriptable(module: M) -> M:
+def make_scriptable(module: M) -> M:
     """In place, on the export copy: swap in the scriptable NoiseSynth."""
     for m in module.modules():
         if type(m) is NoiseSynth:
@@ -165,7 +165,7 @@ def export_waveform_model(
     pca_mean, comps, pca_std = pca_tensors(latent, int(model.latent_size))
     reference = copy.deepcopy(model).eval()
     set_streaming(reference, False)
-    work = _make_scriptable(strip_weight_norm(copy.deepcopy(reference)))
+    work = make_scriptable(strip_weight_norm(copy.deepcopy(reference)))
     # the mode must be set before scripting: the scripted module keeps it (state then lives in its buffers)
     set_streaming(work, streaming)
     work.requires_grad_(False)  # plain inference file: outputs carry no autograd graph
