@@ -74,7 +74,7 @@ soak: sysdeps $(STAMP)
 	$(PY) benchmarks/soak_live.py --minutes 10
 
 # The four MCLT models (after bundled-model has prepared data/datasets/foley), MCLT_MIN training minutes each.
-MCLT_MIN ?= 10
+MCLT_MIN ?= 20
 mclt-models: $(STAMP)
 	scripts/mclt_models.sh $(MCLT_MIN)
 
