@@ -147,3 +147,8 @@ def test_conditioned_fine_tune_exports_materials_as_channels(dataset: Path, tmp_
     assert main(["transfer", str(wav), "--model", str(out), "-o", str(steered), "--towards", "wood"]) == 0
     a, b = sf.read(str(plain))[0], sf.read(str(steered))[0]
     assert a.shape == b.shape and float(np.abs(a - b).max()) > 1e-4
+    # a user's fine-tune of the conditioned file, with no material setting (as `--init-from foley` on any folder)
+    again = tmp_path / "again"
+    assert main(["train", *base, "--out", str(again), "--init-from", str(out), "--max-steps", "2"]) == 0
+    kept = load_checkpoint(again / "checkpoints" / "last.ckpt")
+    assert kept["config"]["model"]["materials"] == MATERIALS

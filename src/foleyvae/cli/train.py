@@ -14,6 +14,7 @@ from foleyvae.cli.common import add_force
 from foleyvae.errors import FoleyError
 
 if TYPE_CHECKING:
+    from foleyvae.config import Config
     from foleyvae.training.init import InitWeights
 
 
@@ -84,6 +85,18 @@ def resolve_init(source: str | Path) -> InitWeights:
     return InitWeights(str(source), path, ckpt["model"], ckpt.get("config"), False, int(ckpt.get("step", 0)))
 
 
+def keep_source_materials(cfg: Config, init: InitWeights, explicit: frozenset[str]) -> Config:
+    """A fine-tune of a material-conditioned model keeps its material channels (the weights include their FiLM), so
+    ``--init-from foley`` works on any folder; a run that sets ``model.materials`` itself keeps its own."""
+    from dataclasses import replace
+
+    source = tuple(str(m) for m in ((init.config or {}).get("model", {}).get("materials") or ()))
+    if not source or cfg.model.materials or "model.materials" in explicit:
+        return cfg
+    print(f"fine-tuning keeps the {len(source)} material channels of {init.source}: {', '.join(source)}")
+    return replace(cfg, model=replace(cfg.model, materials=source))
+
+
 def run(args: argparse.Namespace) -> int:
     from foleyvae.config import apply_overrides, load_config, preset
     from foleyvae.training.loop import TrainOptions, train
@@ -97,6 +110,10 @@ def run(args: argparse.Namespace) -> int:
     cfg = apply_overrides(cfg, overrides)
     if args.time_budget is not None and args.time_budget <= 0:
         raise FoleyError(f"--time-budget must be > 0 minutes, got {args.time_budget}")
+    explicit = frozenset(o.split("=", 1)[0].strip() for o in overrides)
+    init = resolve_init(args.init_from) if args.init_from else None
+    if init is not None:
+        cfg = keep_source_materials(cfg, init, explicit)
     opts = TrainOptions(
         data=Path(args.data),
         out=Path(args.out),
@@ -108,9 +125,9 @@ def run(args: argparse.Namespace) -> int:
         time_budget_s=args.time_budget * 60 if args.time_budget else None,
         fit_budget=not args.fixed_schedule,
         stop_at_step=args.stop_at,
-        init_from=resolve_init(args.init_from) if args.init_from else None,
+        init_from=init,
         freeze_encoder=args.freeze_encoder,
-        explicit=frozenset(o.split("=", 1)[0].strip() for o in overrides),
+        explicit=explicit,
     )
     res = train(cfg, opts)
     status = (
