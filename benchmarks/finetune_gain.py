@@ -15,7 +15,7 @@ training crops (``transfer ... fd_out``: lower = the transfers sound more like t
 Targets: distances >= 15 % better than the untouched model, transfers closer to the folder.
 
 Run (about MIN + 5 minutes; needs data/raw/{0ad,minetest} from ``foleyvae data fetch``):
-    .venv/bin/python benchmarks/finetune_gain.py [--minutes 20]
+    .venv/bin/python benchmarks/finetune_gain.py [--minutes 20] [--freeze-encoder --out results/finetune_frozen.json]
 Writes benchmarks/results/finetune_gain.json; work files in runs/finetune_gain/ (git-ignored).
 """
 
@@ -86,6 +86,7 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=20.0)
     ap.add_argument("--base", default="foley", help="the bundled model to fine-tune")
     ap.add_argument("--out", type=Path, default=RESULTS / "finetune_gain.json")
+    ap.add_argument("--freeze-encoder", action="store_true", help="train the decoder only (foleyvae train's option)")
     args = ap.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     datasets = {name: build(name) for name in FOLDERS}
@@ -95,6 +96,7 @@ def main() -> int:
     for name, ds in datasets.items():  # both at once, one thread each (the machine has two cores)
         cmd = [FV, "train", "--data", str(ds), "--out", str(WORK / f"ft_{name}"), "--init-from", args.base]
         cmd += ["--time-budget", str(args.minutes), "--threads", "1", "--force", "--no-progress"]
+        cmd += ["--freeze-encoder"] if args.freeze_encoder else []
         log = (WORK / f"ft_{name}.log").open("w")
         procs[name] = (subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT), log)
     for p, log in procs.values():
@@ -133,6 +135,7 @@ def main() -> int:
             "benchmark": "finetune_gain",
             "base": args.base,
             "minutes": args.minutes,
+            "freeze_encoder": args.freeze_encoder,
             "wall_minutes_training": round(train_min, 1),
             "load_avg": [round(v, 2) for v in os.getloadavg()],
             "cpus": os.cpu_count(),
