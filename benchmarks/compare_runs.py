@@ -63,7 +63,7 @@ def compare(a: dict[tuple[str, tuple[Any, ...]], list[float]], b: dict[tuple[str
                 a_median_ms=ma,
                 b_median_ms=mb,
                 ratio_b_over_a=mb / ma,
-            )  # fmt: skip
+            )
         )
     return rows
 
@@ -98,7 +98,7 @@ def main() -> None:
             b_files=[str(p) for p in args.b],
             summary=summary,
             rows=rows,
-        ),  # fmt: skip
+        ),
     )
 
 

@@ -80,7 +80,7 @@ def main() -> None:
                 ratio_b_over_a=b / a,
                 a_p90_ms=float(np.percentile(times["a"][what], 90)),
                 b_p90_ms=float(np.percentile(times["b"][what], 90)),
-            )  # fmt: skip
+            )
         )
         print(f"{what:7s} per {args.block}-sample block: A {a:.3f} ms, B {b:.3f} ms, B/A {b / a:.2f}")
     write_results(
@@ -96,7 +96,7 @@ def main() -> None:
             threads=1,
             rows=rows,
             times=times,
-        ),  # fmt: skip
+        ),
     )
 
 

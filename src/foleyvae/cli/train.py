@@ -7,6 +7,7 @@ gradient averaging, rank 0 writes the run folder).
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -88,8 +89,6 @@ def resolve_init(source: str | Path) -> InitWeights:
 def keep_source_materials(cfg: Config, init: InitWeights, explicit: frozenset[str]) -> Config:
     """A fine-tune of a material-conditioned model keeps its material channels (the weights include their FiLM), so
     ``--init-from foley`` works on any folder; a run that sets ``model.materials`` itself keeps its own."""
-    from dataclasses import replace
-
     source = tuple(str(m) for m in ((init.config or {}).get("model", {}).get("materials") or ()))
     if not source or cfg.model.materials or "model.materials" in explicit:
         return cfg

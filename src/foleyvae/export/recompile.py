@@ -25,12 +25,10 @@ from foleyvae.export.nn_tilde import (
     quiet_jit,
     run_blocks,
     script_to_bytes,
-    strip_weight_norm,
     write_export,
 )
-from foleyvae.export.waveform import NnTildeWrapper, make_scriptable
+from foleyvae.export.waveform import scriptable_wrapper
 from foleyvae.models.builders import build_model
-from foleyvae.nn.streaming import set_streaming
 
 __all__ = ["RecompileReport", "recompile_waveform_export"]
 
@@ -64,20 +62,14 @@ def recompile_waveform_export(src: str | Path, out: str | Path, tolerance: float
     cfg = from_dict(meta["config"])
     if cfg.model.kind != "waveform":
         raise FoleyError(f"{src}: a {cfg.model.kind} model; only waveform exports are recompiled")
-    state = {k: v.clone() for k, v in old.module.state_dict().items()}
+    state = dict(old.module.state_dict())
     model = build_model(cfg).eval()
-    stream = bool(meta.get("streaming", True))
-    work = make_scriptable(strip_weight_norm(model))
-    set_streaming(work, stream)
-    work.requires_grad_(False)
-    materials = [str(n) for n in getattr(model, "materials", [])]
-    k = int(state["bias_t"].shape[0]) - len(materials)  # the played latent: k PCA dims, then the materials
-    labels = [f"(signal) input {i}" for i in range(int(model.channels))]
-    wrapper = NnTildeWrapper(
-        work, state["pca_mean"], state["components"], state["pca_std"], k, stream, labels, materials
+    k = int(state["bias_t"].shape[0]) - len(getattr(model, "materials", []))  # the played latent: k PCA dims, then K
+    wrapper = scriptable_wrapper(
+        model, state["pca_mean"], state["components"], state["pca_std"], k, bool(meta.get("streaming", True))
     )
     _copy_state(wrapper, state, src)
-    data = script_to_bytes(wrapper.eval(), meta)
+    data = script_to_bytes(wrapper, meta)
     err = _compare(old_data, data, int(meta["hop_length"]), int(meta["channels"]), int(meta["sample_rate"]), tolerance)
     digest = write_export(data, out)
     return RecompileReport(str(out), len(old_data), len(data), err, digest)

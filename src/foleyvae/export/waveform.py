@@ -32,7 +32,7 @@ from foleyvae.models.noise import NoiseSynth
 from foleyvae.nn.streaming import set_streaming
 from foleyvae.playable.adapters import pca_tensors
 
-__all__ = ["NnTildeWrapper", "export_waveform_model", "make_scriptable"]
+__all__ = ["NnTildeWrapper", "export_waveform_model", "scriptable_wrapper"]
 
 
 class _ScriptableNoiseSynth(NoiseSynth):
@@ -67,7 +67,7 @@ class _ScriptableNoiseSynth(NoiseSynth):
         return out.to(hidden.dtype).reshape(b, self.n_out, t)
 
 
-def make_scriptable(module: M) -> M:
+def _make_scriptable(module: M) -> M:
     """In place, on the export copy: swap in the scriptable NoiseSynth."""
     for m in module.modules():
         if type(m) is NoiseSynth:
@@ -139,6 +139,20 @@ class NnTildeWrapper(NnTildeBase):
         return self.decode(self.encode(x))
 
 
+def scriptable_wrapper(
+    model: AutoEncoder, pca_mean: Tensor, components: Tensor, pca_std: Tensor, k: int, streaming: bool
+) -> NnTildeWrapper:
+    """``model`` (consumed: weight norm baked in place) as the nn~ wrapper, ready to script: the scriptable noise
+    synth swapped in, the streaming mode set, no gradients. Its channels are k PCA dims, then the model's materials."""
+    work = _make_scriptable(strip_weight_norm(model))
+    # the mode must be set before scripting: the scripted module keeps it (state then lives in its buffers)
+    set_streaming(work, streaming)
+    work.requires_grad_(False)  # plain inference file: outputs carry no autograd graph
+    labels = [f"(signal) input {i}" for i in range(int(model.channels))]
+    materials = [str(n) for n in getattr(model, "materials", [])]
+    return NnTildeWrapper(work, pca_mean, components, pca_std, k, streaming, labels, materials).eval()
+
+
 def export_waveform_model(
     model: AutoEncoder,
     config: Config | None,
@@ -165,13 +179,7 @@ def export_waveform_model(
     pca_mean, comps, pca_std = pca_tensors(latent, int(model.latent_size))
     reference = copy.deepcopy(model).eval()
     set_streaming(reference, False)
-    work = make_scriptable(strip_weight_norm(copy.deepcopy(reference)))
-    # the mode must be set before scripting: the scripted module keeps it (state then lives in its buffers)
-    set_streaming(work, streaming)
-    work.requires_grad_(False)  # plain inference file: outputs carry no autograd graph
-    labels = [f"(signal) input {i}" for i in range(int(model.channels))]
-    materials = [str(n) for n in getattr(model, "materials", [])]
-    wrapper = NnTildeWrapper(work, pca_mean, comps, pca_std, k, streaming, labels, materials).eval()
+    wrapper = scriptable_wrapper(copy.deepcopy(reference), pca_mean, comps, pca_std, k, streaming)
     block_size = int(config.stream.block_size) if config is not None else int(model.hop_length)
     meta = build_metadata(
         model, config, latent, k, fidelity, streaming, block_size, credits, name or (config.name if config else "model")
@@ -183,7 +191,7 @@ def export_waveform_model(
         path=str(out_path),
         size_bytes=len(data),
         sha256=digest,
-        latent_size=k + len(materials),  # the played latent: PCA dims, then material channels
+        latent_size=k + len(getattr(model, "materials", [])),  # the played latent: PCA dims, then material channels
         full_latent_size=int(model.latent_size),
         streaming=streaming,
         max_abs_error=max(errors.values()) if errors else None,

@@ -139,10 +139,7 @@ def conv1d_as_matmul(x: Tensor, weight: Tensor, bias: Tensor | None, stride: int
     c_out, c_in, k = weight.shape
     t = (x.shape[-1] - dilation * (k - 1) - 1) // stride + 1
     span = stride * (t - 1) + 1
-    if k == 1 and stride == 1:
-        taps = x[0]
-    else:
-        taps = torch.stack([x[0, :, j * dilation : j * dilation + span : stride] for j in range(k)], dim=1)
+    taps = torch.stack([x[0, :, j * dilation : j * dilation + span : stride] for j in range(k)], dim=1)
     w = weight.reshape(c_out, c_in * k)
     cols = taps.reshape(c_in * k, t)
     y = torch.mm(w, cols) if bias is None else torch.addmm(bias.unsqueeze(-1), w, cols)
