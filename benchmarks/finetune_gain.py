@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import yaml
 from _results import RESULTS, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +47,7 @@ FOLDERS: dict[str, list[tuple[str, str]]] = {
         ("0ad", "farming"),
     ],
 }
+TRAIN_KEYS = ("lr", "lr_final", "encoder_lr_scale", "lr_decay_tail", "phase1_steps", "max_steps", "beta_warmup_steps")
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
@@ -111,6 +113,8 @@ def main() -> int:
         row = {"folder": name, "sources": [f"{c}/{k}" for c, k in FOLDERS[name]], "untouched": untouched[name]}
         row["fine_tuned"] = tuned
         row["steps"] = int(metrics.get("step", 0))
+        cfg = yaml.safe_load((WORK / f"ft_{name}" / "config.yaml").read_text())["train"]
+        row["train"] = {k: cfg[k] for k in TRAIN_KEYS}  # what the fine-tune ran with (its defaults, the plan)
         row["change_%"] = {
             k: change(untouched[name][k], tuned[k])
             for k in tuned

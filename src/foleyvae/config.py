@@ -194,6 +194,11 @@ class TrainConfig:
     material_critic: float = 0.0
     material_judge: float = 0.0
     material_envelope: float = 0.1
+    # the encoder's learning rate as a share of lr (fine-tuning keeps the latent map near the source's: see
+    # training/schedule.FINE_TUNE_DEFAULTS); and the share of a phase-1-only run's last steps over which lr decays
+    # (cosine) to lr_final (0 = constant; with a phase 2, its own cosine decay applies)
+    encoder_lr_scale: float = 1.0
+    lr_decay_tail: float = 0.0
 
     def __post_init__(self) -> None:
         _require(self.batch_size >= 1, "train.batch_size", f"must be >= 1, got {self.batch_size}")
@@ -222,6 +227,10 @@ class TrainConfig:
         _require(0.0 <= self.material_dropout < 1.0, "train.material_dropout", "must be in [0, 1)")
         for key in ("material_critic", "material_judge", "material_envelope"):
             _require(getattr(self, key) >= 0.0, f"train.{key}", "must be >= 0")
+        _require(
+            0.0 < self.encoder_lr_scale <= 1.0, "train.encoder_lr_scale", "must be in (0, 1] (0: --freeze-encoder)"
+        )
+        _require(0.0 <= self.lr_decay_tail < 1.0, "train.lr_decay_tail", "must be in [0, 1)")
 
 
 @dataclass(frozen=True)

@@ -280,7 +280,7 @@ class Trainer:
         if self.freeze_encoder:
             self._freeze_encoder()
         self.gen_params = [p for p in self.model.parameters() if p.requires_grad]
-        self.opt_g = torch.optim.Adam(self.gen_params, lr=t.lr, betas=(0.5, 0.9))
+        self.opt_g = torch.optim.Adam(self._param_groups(), lr=t.lr, betas=(0.5, 0.9))
         if self.model.supports_adversarial and t.max_steps > t.phase1_steps:
             from foleyvae.models.discriminators import build_discriminator
 
@@ -289,12 +289,28 @@ class Trainer:
             self.disc = self.disc.to(self.device)
             self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=t.lr_disc, betas=(0.5, 0.9))
 
+    def _encoder_parts(self) -> list[nn.Module]:
+        return [m for name in ("encoder", "to_latent") if isinstance(m := getattr(self.model, name, None), nn.Module)]
+
     def _freeze_encoder(self) -> None:
-        parts = [m for name in ("encoder", "to_latent") if isinstance(m := getattr(self.model, name, None), nn.Module)]
+        parts = self._encoder_parts()
         if not parts:
             raise FoleyError(f"--freeze-encoder: the {self.cfg.name} model has no separate encoder")
         for m in parts:
             m.requires_grad_(False)
+
+    def _param_groups(self) -> list[dict[str, Any]]:
+        """The generator's trainable weights; with ``train.encoder_lr_scale`` < 1 the encoder's in a group of its own
+        whose ``lr_scale`` multiplies the scheduled rate (one group otherwise, as older checkpoints saved)."""
+        scale = self.t.encoder_lr_scale
+        enc = {id(p) for m in self._encoder_parts() for p in m.parameters() if p.requires_grad}
+        if scale == 1.0 or not enc:
+            return [{"params": self.gen_params, "lr_scale": 1.0}]
+        rest = [p for p in self.gen_params if id(p) not in enc]
+        return [
+            {"params": rest, "lr_scale": 1.0},
+            {"params": [p for p in self.gen_params if id(p) in enc], "lr_scale": scale},
+        ]
 
     def _set_threads(self) -> None:
         """``--threads`` as given, else measured (CPU only): one line says what and why."""
@@ -337,11 +353,15 @@ class Trainer:
                 self.log(f"resuming its {self.plan.describe()}")
         elif self.opts.init_from is not None:
             self.log(init_from(self.model, self.cfg, self.opts.init_from))
-            self.fine_tune = dict(fine_tune_defaults(self.t, self.opts.explicit))
-            if self.fine_tune:
-                was = ", ".join(f"{k} {v} (preset {getattr(self.t, k)})" for k, v in self.fine_tune.items())
-                self.log(f"fine-tuning defaults: {was}; --set train.KEY=VALUE to choose")
-                self.cfg = replace(self.cfg, train=replace(self.t, **self.fine_tune))
+
+    def _fine_tune_settings(self) -> None:
+        """A new fine-tune (``--init-from``): FINE_TUNE_DEFAULTS where the user set nothing, said in one line."""
+        self.fine_tune = dict(fine_tune_defaults(self.t, self.opts.explicit))
+        if self.fine_tune:
+            was = ", ".join(f"{k} {v} (preset {getattr(self.t, k)})" for k, v in self.fine_tune.items())
+            was += "; phase 1 only" if "phase1_steps" in self.fine_tune else ""
+            self.log(f"fine-tuning defaults: {was}; --set train.KEY=VALUE to choose")
+            self.cfg = replace(self.cfg, train=replace(self.t, **self.fine_tune))
 
     def _open_run_folder(self) -> None:
         self.labels = self.train_ds.labels
@@ -404,6 +424,8 @@ class Trainer:
     def run(self) -> TrainResult:
         self._resolve_materials()
         state = self._resume_state()
+        if state is None and self.opts.init_from is not None:
+            self._fine_tune_settings()  # before the models: it sets the optimizer's groups and phase 2
         self._build_data()
         self._build_models()
         self._set_threads()
@@ -487,7 +509,7 @@ class Trainer:
         x = batch.to(self.device, non_blocking=True)
         phase, beta = phase_of(self.step, t), beta_of(self.step, t)
         for g in self.opt_g.param_groups:
-            g["lr"] = lr_of(self.step, t)
+            g["lr"] = lr_of(self.step, t) * g.get("lr_scale", 1.0)
         amp = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda" and t.mixed_precision)
         try:
             with amp:
