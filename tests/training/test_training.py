@@ -260,6 +260,13 @@ def test_init_from_export_run_and_mismatch(dataset: Path, tmp_path: Path, capsys
     other = apply_overrides(cfg, ["model.latent_size=8"])
     with pytest.raises(FoleyError, match="latent_size"):
         init_from(build_model(other), other, resolve_init(ts))
+    at48 = apply_overrides(cfg, ["audio.sample_rate=48000"])  # 44.1 -> 48 kHz: the same weights, said
+    moved = build_model(at48)
+    assert "44100 Hz weights start this 48000 Hz run" in init_from(moved, at48, resolve_init(ts))
+    torch.testing.assert_close(moved.encoder(moved.pqmf.analysis(x))[0], theirs, atol=1e-5, rtol=1e-4)
+    at22 = apply_overrides(cfg, ["audio.sample_rate=22050"])  # 2x: another model
+    with pytest.raises(FoleyError, match="sample_rate"):
+        init_from(build_model(at22), at22, resolve_init(ts))
     with pytest.raises(FoleyError, match="no run folder"):
         resolve_init(tmp_path / "nope")
     # end to end through the CLI: a new run starts from the export and records it

@@ -25,6 +25,9 @@ from foleyvae.errors import FoleyError, first_line
 __all__ = ["InitWeights", "init_from"]
 
 _EXPORT_PARTS = ("pqmf", "encoder", "decoder")
+# A source's sample rate may differ from the run's by this factor at most: 44.1 <-> 48 kHz is 1.09 (its filters then
+# sit 9 % off in frequency, which a fine-tune corrects); 22.05 -> 48 kHz would be another model.
+RATE_CHANGE = 1.25
 
 
 @dataclass(frozen=True)
@@ -51,37 +54,47 @@ def init_from(model: nn.Module, cfg: Config, init: InitWeights) -> str:
 
     Raises FoleyError when its model settings differ from ``cfg.model``/``cfg.audio`` or the weights do not fit.
     """
-    _check_same(cfg, init.config, init.path)
+    rate = _check_same(cfg, init.config, init.path)
     if not init.exported:
         try:
             model.load_state_dict(init.state)
         except (RuntimeError, KeyError) as e:
             raise FoleyError(f"{init.path}: weights do not fit the model ({first_line(e)})") from None
-        return f"initialised from {init.path} (step {init.step})"
+        return f"initialised from {init.path} (step {init.step}){rate}"
     src = {k: v for k, v in init.state.items() if k.split(".", 1)[0] in _EXPORT_PARTS}
     n = _load_baked(model, src, init.path)
-    return f"initialised from export {init.path} ({n} tensors of {', '.join(_EXPORT_PARTS)}; discriminator fresh)"
+    parts = ", ".join(_EXPORT_PARTS)
+    return f"initialised from export {init.path} ({n} tensors of {parts}; discriminator fresh){rate}"
 
 
-def _check_same(cfg: Config, saved: dict[str, Any] | None, where: Path) -> None:
+def _check_same(cfg: Config, saved: dict[str, Any] | None, where: Path) -> str:
     """The source's model/audio settings must be the run's. Settings the source predates count as their defaults,
-    and material conditioning may be added to an unconditioned source (its FiLM starts at identity)."""
+    material conditioning may be added to an unconditioned source (its FiLM starts at identity), and the sample rate
+    may differ by up to RATE_CHANGE (the same weights at the new rate: a fine-tune on audio at that rate adapts
+    them, e.g. the 44.1 kHz ``foley`` into a 48 kHz model). Returns a note on the rate change ('' without one)."""
     if not saved:
         raise FoleyError(f"{where}: records no configuration, cannot check that it matches the preset")
     want = cfg.to_dict()
     defaults = Config().to_dict()
+    note = ""
     for key in ("model", "audio"):
         if key not in saved:
             continue
         have = {**defaults[key], **saved[key]}
         if key == "model" and not have.get("materials"):
             have["materials"] = want[key]["materials"]
+        if key == "audio":
+            src_sr, run_sr = int(have["sample_rate"]), int(want[key]["sample_rate"])
+            if src_sr != run_sr and max(src_sr, run_sr) / min(src_sr, run_sr) <= RATE_CHANGE:
+                have["sample_rate"] = run_sr
+                note = f"; its {src_sr} Hz weights start this {run_sr} Hz run (the fine-tune adapts them)"
         diff = sorted(k for k in want[key] if have.get(k) != want[key][k])
         if diff:
             raise FoleyError(
                 f"{where}: its {key} settings differ from this run's ({', '.join(diff)}); "
                 "use the same preset as the source model"
             )
+    return note
 
 
 def _load_baked(model: nn.Module, src: dict[str, Tensor], where: Path) -> int:
