@@ -64,7 +64,7 @@ def init_from(model: nn.Module, cfg: Config, init: InitWeights) -> str:
     src = {k: v for k, v in init.state.items() if k.split(".", 1)[0] in _EXPORT_PARTS}
     n = _load_baked(model, src, init.path)
     parts = ", ".join(_EXPORT_PARTS)
-    return f"initialised from export {init.path} ({n} tensors of {parts}; discriminator fresh){rate}"
+    return f"initialised from export {init.path} ({n} tensors of {parts}; a discriminator starts fresh){rate}"
 
 
 def _check_same(cfg: Config, saved: dict[str, Any] | None, where: Path) -> str:
