@@ -89,6 +89,7 @@ def main() -> int:
     ap.add_argument("--base", default="foley", help="the bundled model to fine-tune")
     ap.add_argument("--out", type=Path, default=RESULTS / "finetune_gain.json")
     ap.add_argument("--freeze-encoder", action="store_true", help="train the decoder only (foleyvae train's option)")
+    ap.add_argument("--set", dest="sets", action="append", default=[], help="train.KEY=VALUE for both fine-tunes")
     args = ap.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     datasets = {name: build(name) for name in FOLDERS}
@@ -99,6 +100,7 @@ def main() -> int:
         cmd = [FV, "train", "--data", str(ds), "--out", str(WORK / f"ft_{name}"), "--init-from", args.base]
         cmd += ["--time-budget", str(args.minutes), "--threads", "1", "--force", "--no-progress"]
         cmd += ["--freeze-encoder"] if args.freeze_encoder else []
+        cmd += [a for kv in args.sets for a in ("--set", kv)]
         log = (WORK / f"ft_{name}.log").open("w")
         procs[name] = (subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT), log)
     for p, log in procs.values():
@@ -140,6 +142,7 @@ def main() -> int:
             "base": args.base,
             "minutes": args.minutes,
             "freeze_encoder": args.freeze_encoder,
+            "set": args.sets,
             "wall_minutes_training": round(train_min, 1),
             "load_avg": [round(v, 2) for v in os.getloadavg()],
             "cpus": os.cpu_count(),
