@@ -279,7 +279,7 @@ def test_init_from_export_run_and_mismatch(dataset: Path, tmp_path: Path, capsys
     st = load_checkpoint(out / "checkpoints" / "last.ckpt")
     assert st["init_from"] == str(ts) and st["config"]["train"]["lr"] == 3e-4
     assert st["config"]["train"]["beta_warmup_steps"] == 0
-    ft = {"lr": 3e-4, "beta_warmup_steps": 0, "encoder_lr_scale": 0.1, "lr_decay_tail": 0.3, "lr_final": 3e-5}
+    ft = {"lr": 3e-4, "beta_warmup_steps": 0, "encoder_lr_scale": 0.3, "lr_decay_tail": 0.3, "lr_final": 3e-5}
     assert st["fine_tune"] == ft  # train.phase1_steps was set, so phase 2 stays the user's
     mine = tmp_path / "ft2"  # what the user sets stays
     assert _train(dataset, mine, "--init-from", str(ts), "--max-steps", "1", "--set", "train.lr=0.0005") == 0
@@ -289,8 +289,8 @@ def test_init_from_export_run_and_mismatch(dataset: Path, tmp_path: Path, capsys
 def test_fine_tune_is_phase1_only_with_a_slower_encoder(
     dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A fine-tune where the user set no phase 1 has no phase 2 (no discriminator), its encoder's rate is a tenth
-    of the decoder's at every step, and the rate decays over the last 30 % to lr_final; resume keeps all of it."""
+    """A fine-tune where the user set no phase 1 has no phase 2 (no discriminator), its encoder's rate is 0.3 of
+    the decoder's at every step, and the rate decays over the last 30 % to lr_final; resume keeps all of it."""
     from foleyvae.config import from_dict
 
     ts = tmp_path / "src"  # a run folder is a source as an export is
@@ -302,15 +302,15 @@ def test_fine_tune_is_phase1_only_with_a_slower_encoder(
     t = st["config"]["train"]
     assert t["phase1_steps"] == t["max_steps"] == 10 and "disc" not in st and st["phase"] == 1
     groups = st["opt_g"]["param_groups"]
-    assert [g["lr_scale"] for g in groups] == [1.0, 0.1]
-    assert groups[1]["lr"] == pytest.approx(0.1 * groups[0]["lr"]) and groups[0]["lr"] == pytest.approx(3e-4)
+    assert [g["lr_scale"] for g in groups] == [1.0, 0.3]
+    assert groups[1]["lr"] == pytest.approx(0.3 * groups[0]["lr"]) and groups[0]["lr"] == pytest.approx(3e-4)
     assert _train(dataset, out, "--init-from", str(ts), "--max-steps", "10", "--resume") == 0
     st = load_checkpoint(out / "checkpoints" / "last.ckpt")
-    assert st["step"] == 10 and "disc" not in st and st["fine_tune"]["encoder_lr_scale"] == 0.1
+    assert st["step"] == 10 and "disc" not in st and st["fine_tune"]["encoder_lr_scale"] == 0.3
     done = from_dict(st["config"]).train
     assert lr_of(6, done) == pytest.approx(3e-4)  # round(10 * 0.7) = 7: the decay starts there
     assert lr_of(8, done) < 3e-4 and lr_of(10, done) == pytest.approx(3e-5)
-    assert st["opt_g"]["param_groups"][1]["lr"] == pytest.approx(0.1 * lr_of(9, done))
+    assert st["opt_g"]["param_groups"][1]["lr"] == pytest.approx(0.3 * lr_of(9, done))
 
 
 def test_freeze_encoder_trains_the_decoder_only(dataset: Path, tmp_path: Path) -> None:
