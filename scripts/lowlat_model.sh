@@ -13,14 +13,7 @@ MIN=${1:-60}
 ASSET=${2:-runs/foley-lowlat-48k/export}
 FV=.venv/bin/foleyvae
 PY=.venv/bin/python
-CORPORA="minetest 0ad openarena teeworlds megaglest widelands freedroidrpg nexuiz warzone2100"
-DIRS=()
-CREDITS=()
-for c in $CORPORA; do
-  [ -f data/raw/$c/manifest.jsonl ] || $FV data fetch $c -o data/raw/$c
-  DIRS+=("data/raw/$c")
-  CREDITS+=(--corpus "data/raw/$c")
-done
+source scripts/corpora48.sh  # DIRS, CREDITS
 $FV prepare "${DIRS[@]}" -o data/datasets/foley48 --sample-rate 48000 \
   --fixed-valid benchmarks/heldout/foley_v1.txt --force
 THREADS=$(nproc)
