@@ -507,9 +507,9 @@ class Trainer:
         if isinstance(batch, (list, tuple)):  # a conditioned model's (crops, material indices)
             batch, material = batch[0], batch[1].to(self.device)
         x = batch.to(self.device, non_blocking=True)
-        phase, beta = phase_of(self.step, t), beta_of(self.step, t)
+        phase, beta, lr = phase_of(self.step, t), beta_of(self.step, t), lr_of(self.step, t)
         for g in self.opt_g.param_groups:
-            g["lr"] = lr_of(self.step, t) * g.get("lr_scale", 1.0)
+            g["lr"] = lr * g.get("lr_scale", 1.0)
         amp = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda" and t.mixed_precision)
         try:
             with amp:
@@ -536,7 +536,7 @@ class Trainer:
         self.step += 1
         self.batch_in_epoch = bidx + 1
         self.step_seconds += time.perf_counter() - t_step
-        logs["sched/beta"], logs["sched/lr"] = beta, lr_of(self.step - 1, t)
+        logs["sched/beta"], logs["sched/lr"] = beta, lr
         return logs
 
     def _skip_nan_step(self) -> None:
